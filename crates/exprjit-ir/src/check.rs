@@ -1,0 +1,482 @@
+//! Type checks an [`Expr`] against the dtypes of its variables and lowers it
+//! into a typed [`Func`], inserting the casts that NumPy 2 promotion (NEP 50)
+//! implies.
+//!
+//! Literals are *weak* (Python scalars): `f32_array * 2.0` stays float32.
+//! A sub-expression built only from literals and named constants is
+//! evaluated here, once, with the operator table, and stays weak.
+
+use crate::dtype::{DType, Kind, Scalar};
+use crate::error::{Error, ErrorKind};
+use crate::func::{Func, Inst, InstKind, Param, Value};
+use crate::ops::{Op, Promote};
+use exprjit_syntax::{Expr, ExprKind, Span, UnaryOp};
+use std::collections::HashMap;
+
+/// Functions the checker rewrites into table operations.
+pub(crate) const EXTRA_FUNCTIONS: [&str; 1] = ["clip"];
+
+/// The named constants; a variable of the same name shadows them.
+const CONSTANTS: [(&str, f64); 4] = [
+    ("pi", std::f64::consts::PI),
+    ("e", std::f64::consts::E),
+    ("inf", f64::INFINITY),
+    ("nan", f64::NAN),
+];
+
+/// Spellings from other libraries and the name exprjit uses.
+const ALIASES: [(&str, &str); 12] = [
+    ("asin", "arcsin"),
+    ("acos", "arccos"),
+    ("atan", "arctan"),
+    ("atan2", "arctan2"),
+    ("asinh", "arcsinh"),
+    ("acosh", "arccosh"),
+    ("atanh", "arctanh"),
+    ("ln", "log"),
+    ("min", "minimum"),
+    ("max", "maximum"),
+    ("pow", "** (the power operator)"),
+    ("fabs", "abs"),
+];
+
+/// The variables an expression may name, with their dtypes.
+pub trait Env {
+    fn dtype_of(&self, name: &str) -> Option<DType>;
+    /// All names, for "did you mean" hints.
+    fn names(&self) -> Vec<String>;
+}
+
+impl<S: AsRef<str>> Env for [(S, DType)] {
+    fn dtype_of(&self, name: &str) -> Option<DType> {
+        self.iter()
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, d)| *d)
+    }
+    fn names(&self) -> Vec<String> {
+        self.iter().map(|(n, _)| n.as_ref().to_string()).collect()
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> Env for [(S, DType); N] {
+    fn dtype_of(&self, name: &str) -> Option<DType> {
+        self.as_slice().dtype_of(name)
+    }
+    fn names(&self) -> Vec<String> {
+        self.as_slice().names()
+    }
+}
+
+impl Env for HashMap<String, DType> {
+    fn dtype_of(&self, name: &str) -> Option<DType> {
+        self.get(name).copied()
+    }
+    fn names(&self) -> Vec<String> {
+        self.keys().cloned().collect()
+    }
+}
+
+/// A checked sub-expression: a value of the function, or a weak constant
+/// (of the default dtype of its kind: bool, int64 or float64).
+#[derive(Clone, Copy, Debug)]
+enum Typed {
+    Strong(Value),
+    Weak(Scalar),
+}
+
+/// Type checks `expr` (parsed from `text`) and lowers it to IR. The
+/// function's parameters are the variables it names, in order of first
+/// appearance.
+pub fn check(expr: &Expr, text: &str, env: &(impl Env + ?Sized)) -> Result<Func, Error> {
+    let mut cx = Checker {
+        text,
+        env: &|n| env.dtype_of(n),
+        names: &|| env.names(),
+        params: Vec::new(),
+        param_values: HashMap::new(),
+        insts: Vec::new(),
+    };
+    let top = cx.expr(expr)?;
+    let result = cx.strong(top, expr.span);
+    Ok(Func {
+        params: cx.params,
+        insts: cx.insts,
+        result,
+    })
+}
+
+struct Checker<'a> {
+    text: &'a str,
+    env: &'a dyn Fn(&str) -> Option<DType>,
+    names: &'a dyn Fn() -> Vec<String>,
+    params: Vec<Param>,
+    param_values: HashMap<String, Value>,
+    insts: Vec<Inst>,
+}
+
+impl Checker<'_> {
+    fn err(&self, kind: ErrorKind, span: Span) -> Error {
+        Error::new(kind, Some(span), self.text)
+    }
+
+    fn push(&mut self, kind: InstKind, dtype: DType, span: Span) -> Value {
+        let v = Value(u32::try_from(self.insts.len()).unwrap_or(u32::MAX));
+        self.insts.push(Inst { kind, dtype, span });
+        v
+    }
+
+    fn dtype(&self, t: Typed) -> DType {
+        match t {
+            Typed::Strong(v) => self.insts[v.index()].dtype,
+            Typed::Weak(s) => s.dtype(),
+        }
+    }
+
+    /// Materialises a weak constant at its default dtype.
+    fn strong(&mut self, t: Typed, span: Span) -> Value {
+        match t {
+            Typed::Strong(v) => v,
+            Typed::Weak(s) => self.push(InstKind::Const(s), s.dtype(), span),
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<Typed, Error> {
+        match &e.kind {
+            ExprKind::Int(i) => Ok(Typed::Weak(Scalar::I64(*i))),
+            ExprKind::Float(x) => Ok(Typed::Weak(Scalar::F64(*x))),
+            ExprKind::Bool(b) => Ok(Typed::Weak(Scalar::Bool(*b))),
+            ExprKind::Name(name) => self.name(name, e.span),
+            ExprKind::Unary(UnaryOp::Plus, x) => self.expr(x),
+            ExprKind::Unary(op, x) => {
+                let a = self.expr(x)?;
+                let op = match op {
+                    UnaryOp::Neg => Op::Neg,
+                    _ => Op::Not,
+                };
+                self.apply(op, op.info().syntax_name(), &[(a, x.span)], e.span)
+            }
+            ExprKind::Binary(op, l, r) => {
+                let a = self.expr(l)?;
+                let b = self.expr(r)?;
+                self.apply(
+                    Op::binary(*op),
+                    op.symbol(),
+                    &[(a, l.span), (b, r.span)],
+                    e.span,
+                )
+            }
+            ExprKind::Call {
+                name,
+                name_span,
+                args,
+            } => {
+                if let Some(kw) = args.iter().find_map(|a| a.name.as_ref()) {
+                    return Err(self.err(
+                        ErrorKind::UnexpectedKeyword {
+                            function: name.clone(),
+                            keyword: kw.0.clone(),
+                        },
+                        kw.1,
+                    ));
+                }
+                let arity = if name == "clip" {
+                    3
+                } else {
+                    match Op::function(name) {
+                        Some(op) => op.info().arity,
+                        None => return Err(self.unknown_function(name, *name_span)),
+                    }
+                };
+                if args.len() != arity {
+                    let span = args.get(arity).map_or(e.span, |a| a.value.span);
+                    return Err(self.err(
+                        ErrorKind::WrongArity {
+                            function: name.clone(),
+                            expected: arity,
+                            found: args.len(),
+                        },
+                        span,
+                    ));
+                }
+                let mut typed = Vec::with_capacity(args.len());
+                for a in args {
+                    typed.push((self.expr(&a.value)?, a.value.span));
+                }
+                match Op::function(name) {
+                    Some(op) => self.apply(op, name, &typed, e.span),
+                    // clip(x, lo, hi) = minimum(maximum(x, lo), hi), as numpy
+                    // defines it.
+                    None => {
+                        let lo = self.apply(Op::Maximum, name, &typed[..2], e.span)?;
+                        self.apply(Op::Minimum, name, &[(lo, e.span), typed[2]], e.span)
+                    }
+                }
+            }
+        }
+    }
+
+    fn name(&mut self, name: &str, span: Span) -> Result<Typed, Error> {
+        if let Some(&v) = self.param_values.get(name) {
+            return Ok(Typed::Strong(v));
+        }
+        if let Some(dtype) = (self.env)(name) {
+            let n = u32::try_from(self.params.len()).unwrap_or(u32::MAX);
+            self.params.push(Param {
+                name: name.to_string(),
+                dtype,
+            });
+            let v = self.push(InstKind::Param(n), dtype, span);
+            self.param_values.insert(name.to_string(), v);
+            return Ok(Typed::Strong(v));
+        }
+        if let Some((_, x)) = CONSTANTS.iter().find(|(n, _)| *n == name) {
+            return Ok(Typed::Weak(Scalar::F64(*x)));
+        }
+        let err = self.err(
+            ErrorKind::UnknownVariable {
+                name: name.to_string(),
+            },
+            span,
+        );
+        let mut candidates = (self.names)();
+        candidates.extend(CONSTANTS.iter().map(|(n, _)| n.to_string()));
+        Err(match closest(name, candidates.iter().map(String::as_str)) {
+            Some(c) => err.with_hint(format!("did you mean '{c}'?")),
+            None if Op::function(name).is_some() => {
+                err.with_hint(format!("'{name}' is a function: call it as {name}(...)"))
+            }
+            None => err,
+        })
+    }
+
+    fn unknown_function(&self, name: &str, span: Span) -> Error {
+        let err = self.err(
+            ErrorKind::UnknownFunction {
+                name: name.to_string(),
+            },
+            span,
+        );
+        if let Some((_, to)) = ALIASES.iter().find(|(from, _)| *from == name) {
+            return err.with_hint(format!("exprjit spells it '{to}'"));
+        }
+        if (self.env)(name).is_some() {
+            return err.with_hint(format!("'{name}' is a variable, not a function"));
+        }
+        let names = Op::function_names();
+        match closest(name, names.iter().copied()) {
+            Some(c) => err.with_hint(format!("did you mean '{c}'?")),
+            None => err,
+        }
+    }
+
+    /// Applies `op` (written `written` in the source) to checked operands:
+    /// promotes them, checks the table accepts the common dtype, then either
+    /// folds (all operands weak) or emits the instruction.
+    fn apply(
+        &mut self,
+        op: Op,
+        written: &str,
+        args: &[(Typed, Span)],
+        span: Span,
+    ) -> Result<Typed, Error> {
+        let info = op.info();
+        let (cond, values) = match info.promote {
+            Promote::Where => (Some(args[0]), &args[1..]),
+            _ => (None, args),
+        };
+        let common = match info.promote {
+            Promote::Keep => self.dtype(values[0].0),
+            _ => {
+                let c = self.common(values.iter().map(|a| a.0));
+                if info.promote == Promote::ToFloat && !c.is_float() {
+                    DType::F64
+                } else {
+                    c
+                }
+            }
+        };
+        if !info.accepts.contains(common) {
+            return Err(self.unsupported(op, written, values, common, span));
+        }
+        if op == Op::Pow
+            && common.is_int()
+            && let (Typed::Weak(Scalar::I64(e)), exp_span) = values[1]
+            && e < 0
+        {
+            return Err(self
+                .err(ErrorKind::NegativeIntegerPower, exp_span)
+                .with_hint("use a float base or exponent, e.g. 2.0**-1"));
+        }
+        let result = op.result_dtype(common);
+        let all_weak = args.iter().all(|a| matches!(a.0, Typed::Weak(_)));
+        if all_weak {
+            let mut scalars: Vec<Scalar> = Vec::with_capacity(args.len());
+            if let Some((Typed::Weak(c), _)) = cond {
+                scalars.push(c.cast(DType::Bool));
+            }
+            for (t, _) in values {
+                if let Typed::Weak(s) = t {
+                    scalars.push(s.cast(common));
+                }
+            }
+            let folded = (info.eval)(&scalars, result);
+            // A cast makes a strong value; anything else stays weak, at the
+            // default dtype of its kind.
+            return Ok(match op {
+                Op::Cast(_) => Typed::Strong(self.push(InstKind::Const(folded), result, span)),
+                _ => Typed::Weak(folded.cast(folded.dtype().kind().default_dtype())),
+            });
+        }
+        let mut operands = Vec::with_capacity(args.len());
+        if let Some((c, cspan)) = cond {
+            operands.push(self.convert(c, DType::Bool, cspan)?);
+        }
+        for &(t, tspan) in values {
+            operands.push(self.convert(t, common, tspan)?);
+        }
+        let v = self.push(InstKind::Apply(op, operands), result, span);
+        Ok(Typed::Strong(v))
+    }
+
+    /// NEP 50: strong dtypes promote as numpy arrays do; a weak operand of a
+    /// higher kind lifts the result to that kind's default dtype.
+    fn common(&self, types: impl Iterator<Item = Typed>) -> DType {
+        let mut strong: Option<DType> = None;
+        let mut weak: Option<Kind> = None;
+        for t in types {
+            match t {
+                Typed::Strong(v) => {
+                    let d = self.insts[v.index()].dtype;
+                    strong = Some(strong.map_or(d, |s| s.promote(d)));
+                }
+                Typed::Weak(s) => {
+                    let k = s.dtype().kind();
+                    weak = Some(weak.map_or(k, |w| w.max(k)));
+                }
+            }
+        }
+        match (strong, weak) {
+            (Some(s), Some(k)) if k > s.kind() => k.default_dtype(),
+            (Some(s), _) => s,
+            (None, Some(k)) => k.default_dtype(),
+            (None, None) => DType::F64,
+        }
+    }
+
+    /// Converts an operand to `to`: a cast instruction for a strong value,
+    /// a constant for a weak one (checking that an integer literal fits).
+    fn convert(&mut self, t: Typed, to: DType, span: Span) -> Result<Value, Error> {
+        match t {
+            Typed::Strong(v) if self.insts[v.index()].dtype == to => Ok(v),
+            Typed::Strong(v) => Ok(self.push(InstKind::Apply(Op::Cast(to), vec![v]), to, span)),
+            Typed::Weak(s) => {
+                if let (Scalar::I64(x), DType::I32) = (s, to)
+                    && i32::try_from(x).is_err()
+                {
+                    return Err(self.err(
+                        ErrorKind::IntegerOutOfRange {
+                            value: x,
+                            dtype: to,
+                        },
+                        span,
+                    ));
+                }
+                Ok(self.push(InstKind::Const(s.cast(to)), to, span))
+            }
+        }
+    }
+
+    fn unsupported(
+        &self,
+        op: Op,
+        written: &str,
+        values: &[(Typed, Span)],
+        common: DType,
+        span: Span,
+    ) -> Error {
+        let info = op.info();
+        // Point at the operand whose own dtype the op rejects; if every
+        // operand is rejected (or none is, and only promotion is), at the
+        // whole operation.
+        let rejected: Vec<Span> = values
+            .iter()
+            .filter(|(t, _)| !info.accepts.contains(self.dtype(*t)))
+            .map(|(_, s)| *s)
+            .collect();
+        let at = match rejected.as_slice() {
+            [first, ..] if rejected.len() < values.len() => *first,
+            _ => span,
+        };
+        let err = self.err(
+            ErrorKind::UnsupportedDType {
+                op: written.to_string(),
+                dtype: common,
+            },
+            at,
+        );
+        match (op, common) {
+            (Op::And | Op::Or | Op::Xor | Op::Not, _) => {
+                err.with_hint("& | ^ ~ are logical on bool and bitwise on integers")
+            }
+            (Op::Shl | Op::Shr, _) => err.with_hint("shifts take integers"),
+            (_, DType::Bool) => {
+                err.with_hint("convert booleans first, e.g. int64(x), or use & | ^ ~ for logic")
+            }
+            _ => err,
+        }
+    }
+}
+
+impl crate::ops::OpInfo {
+    /// The operator or function name a user writes for this operation.
+    pub fn syntax_name(&self) -> &'static str {
+        match self.syntax {
+            crate::ops::Syntax::Binary(b) => b.symbol(),
+            crate::ops::Syntax::Unary(u) => u.symbol(),
+            crate::ops::Syntax::Function => self.name,
+        }
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough
+/// to be a plausible typo.
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = match name.chars().count() {
+        0..=2 => 1,
+        3..=5 => 2,
+        _ => 3,
+    };
+    candidates
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("sinh", "sin"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(closest("sqr", ["sqrt", "exp"].into_iter()), Some("sqrt"));
+        assert_eq!(closest("zzzzzz", ["sqrt"].into_iter()), None);
+    }
+}

@@ -1,0 +1,156 @@
+//! The errors of type checking and evaluation, each with the span of the
+//! expression it is about, printed like the syntax errors.
+
+use crate::dtype::DType;
+use exprjit_syntax::{Span, diagnostic};
+use std::fmt;
+
+/// An error about an expression: what went wrong, where, and the text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Error {
+    kind: ErrorKind,
+    span: Option<Span>,
+    text: String,
+    hint: Option<String>,
+}
+
+/// What went wrong. Every kind but [`ErrorKind::Internal`] is a user error.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The text does not parse.
+    Syntax(exprjit_syntax::ErrorKind),
+    UnknownVariable {
+        name: String,
+    },
+    UnknownFunction {
+        name: String,
+    },
+    WrongArity {
+        function: String,
+        expected: usize,
+        found: usize,
+    },
+    /// A keyword argument to a function that takes none by that name.
+    UnexpectedKeyword {
+        function: String,
+        keyword: String,
+    },
+    /// An operation applied to a dtype it does not take (`&` on floats,
+    /// `-` on bool, ...). `op` is the operator or function as written.
+    UnsupportedDType {
+        op: String,
+        dtype: DType,
+    },
+    /// An integer literal that does not fit the array dtype it meets
+    /// (`int32_array + 2**40`), as NumPy 2 (NEP 50) rejects it.
+    IntegerOutOfRange {
+        value: i64,
+        dtype: DType,
+    },
+    /// An integer raised to a negative integer literal.
+    NegativeIntegerPower,
+    /// Operands whose shapes do not broadcast together.
+    ShapeMismatch {
+        left: Vec<usize>,
+        right: Vec<usize>,
+    },
+    /// A bug in exprjit (an IR invariant broken, inputs that do not match
+    /// the compiled signature); never caused by the expression text alone.
+    Internal(String),
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, span: Option<Span>, text: &str) -> Error {
+        Error {
+            kind,
+            span,
+            text: text.to_string(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Error {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    pub fn span(&self) -> Option<Span> {
+        self.span
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    /// True for errors that a bug in exprjit caused, not its input.
+    pub fn is_internal(&self) -> bool {
+        matches!(self.kind, ErrorKind::Internal(_))
+    }
+
+    /// The one-line message, without the expression and carets.
+    pub fn message(&self) -> String {
+        match &self.kind {
+            ErrorKind::Syntax(k) => k.to_string(),
+            ErrorKind::UnknownVariable { name } => format!("unknown variable '{name}'"),
+            ErrorKind::UnknownFunction { name } => format!("unknown function '{name}'"),
+            ErrorKind::WrongArity {
+                function,
+                expected,
+                found,
+            } => {
+                let s = if *expected == 1 { "" } else { "s" };
+                format!("{function}() takes {expected} argument{s}, got {found}")
+            }
+            ErrorKind::UnexpectedKeyword { function, keyword } => {
+                format!("{function}() has no argument '{keyword}'")
+            }
+            ErrorKind::UnsupportedDType { op, dtype } => {
+                format!("'{op}' is not defined for {dtype}")
+            }
+            ErrorKind::IntegerOutOfRange { value, dtype } => {
+                format!("integer {value} is out of range for {dtype}")
+            }
+            ErrorKind::NegativeIntegerPower => {
+                "integers to negative integer powers are not allowed".to_string()
+            }
+            ErrorKind::ShapeMismatch { left, right } => {
+                format!("shapes {left:?} and {right:?} do not broadcast together")
+            }
+            ErrorKind::Internal(msg) => format!("internal error (a bug in exprjit): {msg}"),
+        }
+    }
+}
+
+impl From<exprjit_syntax::Error> for Error {
+    fn from(e: exprjit_syntax::Error) -> Error {
+        Error {
+            kind: ErrorKind::Syntax(e.kind().clone()),
+            span: Some(e.span()),
+            text: e.text().to_string(),
+            hint: e.hint().map(str::to_string),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        diagnostic::render(
+            f,
+            &self.text,
+            self.span,
+            &self.message(),
+            self.hint.as_deref(),
+        )
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,198 @@
+//! The typed IR: a [`Func`] is a list of instructions in dependency order,
+//! each defining one [`Value`] of one dtype; plus its text form and the
+//! verifier that checks the invariants every pass must keep.
+
+use crate::dtype::{DType, Scalar};
+use crate::ops::{Op, Promote};
+use exprjit_syntax::Span;
+use std::fmt::{self, Write};
+
+/// A handle to the value an instruction defines: its index in
+/// [`Func::insts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Value(pub u32);
+
+impl Value {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+/// An input of the function: a variable the expression names.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Param {
+    pub name: String,
+    pub dtype: DType,
+}
+
+/// What an instruction computes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum InstKind {
+    /// The element of parameter `n` (an index into [`Func::params`]).
+    Param(u32),
+    /// A constant, the same for every element.
+    Const(Scalar),
+    /// An operation of the table applied to earlier values.
+    Apply(Op, Vec<Value>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inst {
+    pub kind: InstKind,
+    pub dtype: DType,
+    /// The part of the expression this instruction came from.
+    pub span: Span,
+}
+
+/// A typed, elementwise function of its parameters.
+///
+/// Invariants (checked by [`Func::verify`]): every operand refers to an
+/// earlier instruction; every operation's operands have the dtypes its table
+/// entry accepts and its dtype is the table's result dtype; `result` is a
+/// valid value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Func {
+    pub params: Vec<Param>,
+    pub insts: Vec<Inst>,
+    pub result: Value,
+}
+
+impl Func {
+    pub fn inst(&self, v: Value) -> &Inst {
+        &self.insts[v.index()]
+    }
+
+    pub fn dtype(&self, v: Value) -> DType {
+        self.inst(v).dtype
+    }
+
+    /// The dtype of the function's result.
+    pub fn result_dtype(&self) -> DType {
+        self.dtype(self.result)
+    }
+
+    /// Checks the invariants listed on [`Func`]. A failure is a bug in
+    /// exprjit, never a user error.
+    pub fn verify(&self) -> Result<(), String> {
+        for (i, inst) in self.insts.iter().enumerate() {
+            let err = |msg: String| Err(format!("v{i}: {msg}\n{self}"));
+            match &inst.kind {
+                InstKind::Param(n) => match self.params.get(*n as usize) {
+                    None => return err(format!("no parameter {n}")),
+                    Some(p) if p.dtype != inst.dtype => {
+                        return err(format!("parameter dtype {} != {}", p.dtype, inst.dtype));
+                    }
+                    Some(_) => {}
+                },
+                InstKind::Const(c) => {
+                    if c.dtype() != inst.dtype {
+                        return err(format!("constant of dtype {}", c.dtype()));
+                    }
+                }
+                InstKind::Apply(op, args) => {
+                    let info = op.info();
+                    if args.len() != info.arity {
+                        return err(format!("{} takes {} operands", info.name, info.arity));
+                    }
+                    if let Some(a) = args.iter().find(|a| a.index() >= i) {
+                        return err(format!("operand {a} is not defined before use"));
+                    }
+                    let dts: Vec<DType> = args.iter().map(|a| self.dtype(*a)).collect();
+                    let operand = match info.promote {
+                        Promote::Where => {
+                            if dts[0] != DType::Bool {
+                                return err("where condition is not bool".into());
+                            }
+                            dts[1]
+                        }
+                        _ => dts[0],
+                    };
+                    let rest = if info.promote == Promote::Where {
+                        &dts[1..]
+                    } else {
+                        &dts[..]
+                    };
+                    if rest.iter().any(|d| *d != operand) {
+                        return err(format!(
+                            "operands of {} differ in dtype: {dts:?}",
+                            info.name
+                        ));
+                    }
+                    if !info.accepts.contains(operand) {
+                        return err(format!("{} does not take {operand}", info.name));
+                    }
+                    if op.result_dtype(operand) != inst.dtype {
+                        return err(format!(
+                            "result dtype should be {}",
+                            op.result_dtype(operand)
+                        ));
+                    }
+                }
+            }
+        }
+        if self.result.index() >= self.insts.len() {
+            return Err(format!("result {} is not defined", self.result));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Func {
+    /// The stable text form that golden tests compare:
+    ///
+    /// ```text
+    /// fn(a: f64, b: f64) -> f64 {
+    ///     v0 = param.f64 a
+    ///     v1 = param.f64 b
+    ///     v2 = mul.f64 v0, v1
+    ///     return v2
+    /// }
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("fn(")?;
+        for (i, p) in self.params.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}: {}", p.name, p.dtype.short_name())?;
+        }
+        let result = self
+            .insts
+            .get(self.result.index())
+            .map_or("?", |i| i.dtype.short_name());
+        writeln!(f, ") -> {result} {{")?;
+        for (i, inst) in self.insts.iter().enumerate() {
+            let ty = inst.dtype.short_name();
+            let mut line = format!("    v{i} = ");
+            match &inst.kind {
+                InstKind::Param(n) => {
+                    let name = self
+                        .params
+                        .get(*n as usize)
+                        .map_or("?", |p| p.name.as_str());
+                    write!(line, "param.{ty} {name}")?;
+                }
+                InstKind::Const(c) => write!(line, "const.{ty} {c}")?,
+                InstKind::Apply(op, args) => {
+                    let name = match op {
+                        Op::Cast(_) => "cast",
+                        _ => op.name(),
+                    };
+                    write!(line, "{name}.{ty}")?;
+                    for (j, a) in args.iter().enumerate() {
+                        write!(line, "{}{a}", if j == 0 { " " } else { ", " })?;
+                    }
+                }
+            }
+            writeln!(f, "{line}")?;
+        }
+        writeln!(f, "    return {}", self.result)?;
+        f.write_str("}")
+    }
+}
