@@ -55,6 +55,26 @@ pub enum ErrorKind {
         left: Vec<usize>,
         right: Vec<usize>,
     },
+    /// An `out` buffer whose shape is not the result's.
+    OutputShape {
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    /// An `out` buffer whose dtype cannot hold the result under numpy's
+    /// `same_kind` casting (e.g. a float result into an integer buffer).
+    OutputDType {
+        result: DType,
+        out: DType,
+    },
+    /// An in-place target that the expression reads at other positions
+    /// than the one it writes (a rolled or broadcast use of the target).
+    Aliasing {
+        name: String,
+    },
+    /// A result or temporary too large to allocate (`what` says which).
+    TooLarge {
+        what: String,
+    },
     /// A bug in exprjit (an IR invariant broken, inputs that do not match
     /// the compiled signature); never caused by the expression text alone.
     Internal(String),
@@ -125,6 +145,16 @@ impl Error {
             ErrorKind::ShapeMismatch { left, right } => {
                 format!("shapes {left:?} and {right:?} do not broadcast together")
             }
+            ErrorKind::OutputShape { expected, found } => {
+                format!("output has shape {found:?}, the result has shape {expected:?}")
+            }
+            ErrorKind::OutputDType { result, out } => {
+                format!("an output of {out} cannot hold a {result} result")
+            }
+            ErrorKind::Aliasing { name } => {
+                format!("'{name}' is both the output and an input read at other positions")
+            }
+            ErrorKind::TooLarge { what } => format!("too large: {what}"),
             ErrorKind::Internal(msg) => format!("internal error (a bug in exprjit): {msg}"),
         }
     }

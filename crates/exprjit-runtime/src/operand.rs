@@ -1,5 +1,6 @@
 //! Binds variable names to array operands: borrowed slices, vectors,
-//! scalars and n-d strided views, each with its dtype and shape.
+//! scalars, owned arrays and n-d strided views (including `ndarray` views),
+//! each with its dtype and shape.
 
 use exprjit_ir::{Array, DType, Element, Scalar};
 use std::borrow::Cow;
@@ -14,7 +15,7 @@ pub enum Elements<'a> {
     F64(&'a [f64]),
 }
 
-impl Elements<'_> {
+impl<'a> Elements<'a> {
     pub fn dtype(&self) -> DType {
         match self {
             Elements::Bool(_) => DType::Bool,
@@ -39,6 +40,17 @@ impl Elements<'_> {
         self.len() == 0
     }
 
+    /// The elements' bytes (bools are one byte, 0 or 1).
+    pub fn bytes(&self) -> &'a [u8] {
+        match *self {
+            Elements::Bool(v) => bytemuck::cast_slice(v),
+            Elements::I32(v) => bytemuck::cast_slice(v),
+            Elements::I64(v) => bytemuck::cast_slice(v),
+            Elements::F32(v) => bytemuck::cast_slice(v),
+            Elements::F64(v) => bytemuck::cast_slice(v),
+        }
+    }
+
     fn get(&self, i: usize) -> Scalar {
         match self {
             Elements::Bool(v) => Scalar::Bool(v[i]),
@@ -50,9 +62,20 @@ impl Elements<'_> {
     }
 }
 
+/// Mutably borrowed elements of one dtype (an output buffer).
+#[derive(Debug)]
+pub enum ElementsMut<'a> {
+    Bool(&'a mut [bool]),
+    I32(&'a mut [i32]),
+    I64(&'a mut [i64]),
+    F32(&'a mut [f32]),
+    F64(&'a mut [f64]),
+}
+
 /// A Rust element type exprjit can read: `bool`, `i32`, `i64`, `f32`, `f64`.
-pub trait Elem: Element {
+pub trait Elem: Element + bytemuck::NoUninit {
     fn elements(s: &[Self]) -> Elements<'_>;
+    fn elements_mut(s: &mut [Self]) -> ElementsMut<'_>;
 }
 
 macro_rules! elem {
@@ -60,6 +83,9 @@ macro_rules! elem {
         impl Elem for $t {
             fn elements(s: &[$t]) -> Elements<'_> {
                 Elements::$d(s)
+            }
+            fn elements_mut(s: &mut [$t]) -> ElementsMut<'_> {
+                ElementsMut::$d(s)
             }
         }
     };
@@ -294,7 +320,36 @@ macro_rules! scalar_operand {
                 Operand::Scalar(self.scalar())
             }
         }
+        impl<'a> IntoOperand<'a> for &$t {
+            fn into_operand(self) -> Operand<'a> {
+                Operand::Scalar((*self).scalar())
+            }
+        }
     };
+}
+
+impl<'a, T: Elem> From<&'a [T]> for Operand<'a> {
+    fn from(s: &'a [T]) -> Operand<'a> {
+        s.into_operand()
+    }
+}
+
+impl<'a, T: Elem> From<&'a Vec<T>> for Operand<'a> {
+    fn from(s: &'a Vec<T>) -> Operand<'a> {
+        s.into_operand()
+    }
+}
+
+impl<'a> From<View<'a>> for Operand<'a> {
+    fn from(v: View<'a>) -> Operand<'a> {
+        Operand::View(v)
+    }
+}
+
+impl<'a> From<Scalar> for Operand<'a> {
+    fn from(s: Scalar) -> Operand<'a> {
+        Operand::Scalar(s)
+    }
 }
 scalar_operand!(bool);
 scalar_operand!(i32);
@@ -356,16 +411,77 @@ impl exprjit_ir::Env for Vars<'_> {
     }
 }
 
-/// Builds [`Vars`] from variables in scope, named as the variables:
-/// `vars!{a, b, k = 2.5}`.
-#[macro_export]
-macro_rules! vars {
-    () => { $crate::Vars::new() };
-    ($($name:ident $(= $value:expr)?),+ $(,)?) => {{
-        let mut v = $crate::Vars::new();
-        $( $crate::vars!(@bind v, $name $(, $value)?); )+
-        v
-    }};
-    (@bind $v:ident, $name:ident) => { $v.set(stringify!($name), &$name); };
-    (@bind $v:ident, $name:ident, $value:expr) => { $v.set(stringify!($name), $value); };
+#[cfg(feature = "ndarray")]
+mod nd {
+    //! Operands from `ndarray` arrays and views, results as `ndarray`
+    //! arrays.
+
+    use super::{Elem, IntoOperand, Operand, View};
+    use exprjit_ir::Array;
+    use ndarray::{ArrayBase, ArrayD, ArrayView, Dimension, IxDyn, RawData};
+    use std::borrow::Cow;
+
+    /// A view of an ndarray view: zero-copy when its elements are contiguous
+    /// in memory in any order (C or Fortran order, transposed, reversed);
+    /// a view with gaps between its elements (e.g. `s![..;2]`) is copied
+    /// once, because a slice over the gaps could cover memory that is not
+    /// initialised.
+    fn operand_of<'a, T: Elem, D: Dimension>(v: ArrayView<'a, T, D>) -> Operand<'a> {
+        let shape = v.shape().to_vec();
+        let strides = v.strides().to_vec();
+        let first = v.as_ptr();
+        match v.to_slice_memory_order() {
+            Some(slice) => {
+                // The logical first element's index in the memory-order slice.
+                let offset =
+                    (first as usize - slice.as_ptr() as usize) / std::mem::size_of::<T>().max(1);
+                match View::strided(slice, offset, &shape, &strides) {
+                    Ok(view) => Operand::View(view),
+                    Err(_) => copy(v),
+                }
+            }
+            None => copy(v),
+        }
+    }
+
+    fn copy<T: Elem, D: Dimension>(v: ArrayView<'_, T, D>) -> Operand<'static> {
+        let shape = v.shape().to_vec();
+        let data: Vec<T> = v.iter().copied().collect();
+        match Array::from_vec(shape, data) {
+            Some(a) => Operand::Array(Cow::Owned(a)),
+            None => Operand::Array(Cow::Owned(Array::from_slice::<T>(&[]))),
+        }
+    }
+
+    impl<'a, T: Elem, D: Dimension> IntoOperand<'a> for ArrayView<'a, T, D> {
+        fn into_operand(self) -> Operand<'a> {
+            operand_of(self)
+        }
+    }
+
+    impl<'a, T: Elem, S, D> IntoOperand<'a> for &'a ArrayBase<S, D>
+    where
+        S: ndarray::Data<Elem = T> + RawData<Elem = T>,
+        D: Dimension,
+    {
+        fn into_operand(self) -> Operand<'a> {
+            operand_of(self.view())
+        }
+    }
+
+    /// Conversion of results into `ndarray` arrays.
+    pub trait ArrayExt {
+        /// The result as an `ndarray::ArrayD<T>`, if `T` is its dtype.
+        fn to_ndarray<T: Elem>(&self) -> Option<ArrayD<T>>;
+    }
+
+    impl ArrayExt for Array {
+        fn to_ndarray<T: Elem>(&self) -> Option<ArrayD<T>> {
+            let v = self.to_vec::<T>()?;
+            ArrayD::from_shape_vec(IxDyn(self.shape()), v).ok()
+        }
+    }
 }
+
+#[cfg(feature = "ndarray")]
+pub use nd::ArrayExt;

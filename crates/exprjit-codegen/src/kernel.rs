@@ -1,0 +1,353 @@
+//! Turns a typed `Func` into a [`Kernel`]: compiled machine code that owns
+//! its memory, plus the one checked call into it.
+
+use crate::error::{Error, ErrorKind};
+use crate::lower::{self, Shape};
+use crate::operand::{Layout, Operand, Output};
+use crate::{Options, disasm, isa, symbols};
+use cranelift_codegen::ir::{Function, UserFuncName};
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{Linkage, Module, ModuleError};
+use exprjit_ir::{DType, Func};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The generated function (see `lower` for the ABI).
+type KernelFn = unsafe extern "C" fn(*const *const u8, *const isize, *mut u8, usize);
+
+/// The JIT module that owns a kernel's executable memory, freed on drop.
+///
+/// `JITModule` alone leaks its code when dropped (so that stray function
+/// pointers stay valid); this wrapper frees it, which is sound because the
+/// only pointer into the memory is the [`Kernel`]'s `entry`, which lives
+/// and dies with this value.
+struct JitCode(Option<JITModule>);
+
+// SAFETY: after compilation no method of the module is called through a
+// shared reference: `Kernel` only keeps it to free it in `Drop` (exclusive
+// access). Its contents (mmap'ed memory, a symbol cache, `Send` lookup
+// closures) are not tied to the thread that created them.
+unsafe impl Send for JitCode {}
+// SAFETY: no `&self` method of `Kernel` touches the module, so sharing a
+// `&JitCode` between threads gives no access to its `RefCell` or closures.
+unsafe impl Sync for JitCode {}
+
+impl Drop for JitCode {
+    fn drop(&mut self) {
+        if let Some(module) = self.0.take() {
+            // SAFETY: this `JitCode` is owned by one `Kernel` (or by
+            // `Kernel::compile` before the kernel exists, which never called
+            // into it). `Kernel::run` borrows the kernel, so no call into
+            // the code runs while it is dropped, and the kernel's `entry`
+            // pointer is dropped with it: nothing calls the code afterwards.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// A compiled elementwise kernel for one `Func` and one choice of input
+/// layouts. Owns its machine code and frees it when dropped.
+pub struct Kernel {
+    entry: KernelFn,
+    params: Vec<DType>,
+    layouts: Vec<Layout>,
+    result: DType,
+    /// The CLIF as lowered (before Cranelift's optimisations), printed on
+    /// first request.
+    clif_func: Function,
+    clif: OnceLock<String>,
+    /// A copy of the machine code, as relocated at `code_addr`.
+    machine_code: Vec<u8>,
+    code_addr: u64,
+    compile_time: Duration,
+    shape: Shape,
+    /// Last: dropped after every other field (none of them points into it).
+    _code: JitCode,
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel")
+            .field("params", &self.params)
+            .field("layouts", &self.layouts)
+            .field("result", &self.result)
+            .field("lanes", &self.shape.lanes)
+            .field("unroll", &self.shape.unroll)
+            .field("code_size", &self.machine_code.len())
+            .field("compile_time", &self.compile_time)
+            .finish_non_exhaustive()
+    }
+}
+
+fn module_error(e: ModuleError, func: &Function) -> Error {
+    match e {
+        ModuleError::Compilation(e) => {
+            Error::cranelift(cranelift_codegen::print_errors::pretty_error(func, e))
+        }
+        ModuleError::Allocation { err } => Error::new(ErrorKind::Memory(err.to_string())),
+        e => Error::cranelift(e.to_string()),
+    }
+}
+
+impl Kernel {
+    /// Compiles `func` for inputs laid out as `layouts` (one per parameter).
+    pub fn compile(func: &Func, layouts: &[Layout], opts: &Options) -> Result<Kernel, Error> {
+        let start = Instant::now();
+        func.verify()
+            .map_err(|m| Error::new(ErrorKind::InvalidFunc(m)))?;
+        if layouts.len() != func.params.len() {
+            return Err(Error::operand(format!(
+                "{} layouts for {} parameters",
+                layouts.len(),
+                func.params.len()
+            )));
+        }
+        let host = isa::host()?;
+        let mut builder =
+            JITBuilder::with_isa(host.isa.clone(), cranelift_module::default_libcall_names());
+        builder.symbol_lookup_fn(Box::new(symbols::lookup));
+        let mut code = JitCode(Some(JITModule::new(builder)));
+        let Some(module) = code.0.as_mut() else {
+            return Err(Error::cranelift("internal: module vanished"));
+        };
+
+        let mut ctx = module.make_context();
+        ctx.func.signature = lower::signature(module);
+        let id = module
+            .declare_function("exprjit_kernel", Linkage::Local, &ctx.func.signature)
+            .map_err(|e| module_error(e, &ctx.func))?;
+        ctx.func.name = UserFuncName::user(0, id.as_u32());
+        let mut fctx = FunctionBuilderContext::new();
+        let shape = lower::build(
+            module,
+            &mut ctx.func,
+            &mut fctx,
+            func,
+            layouts,
+            opts,
+            host.has_fma,
+        )?;
+        let clif_func = ctx.func.clone();
+        module
+            .define_function(id, &mut ctx)
+            .map_err(|e| module_error(e, &clif_func))?;
+        let size = ctx
+            .compiled_code()
+            .map(|c| c.code_buffer().len())
+            .ok_or_else(|| Error::cranelift("internal: no compiled code"))?;
+        module.finalize_definitions().map_err(|e| match e {
+            ModuleError::Backend(e) => Error::new(ErrorKind::Memory(e.to_string())),
+            e => module_error(e, &clif_func),
+        })?;
+        let ptr = module.get_finalized_function(id);
+        // SAFETY: `ptr` is the start of the function just finalized, `size`
+        // bytes long (its code buffer), mapped readable and executable.
+        let machine_code = unsafe { std::slice::from_raw_parts(ptr, size) }.to_vec();
+        // SAFETY: `lower::build` gave this function exactly the `KernelFn`
+        // signature (four pointer-sized parameters, no results, the host's
+        // C calling convention), and it was finalized above.
+        let entry = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
+        Ok(Kernel {
+            entry,
+            params: func.params.iter().map(|p| p.dtype).collect(),
+            layouts: layouts.to_vec(),
+            result: func.result_dtype(),
+            clif_func,
+            clif: OnceLock::new(),
+            machine_code,
+            code_addr: ptr as u64,
+            compile_time: start.elapsed(),
+            shape,
+            _code: code,
+        })
+    }
+
+    /// Runs the kernel once over `len` output elements, where `len` is the
+    /// output's length in elements.
+    ///
+    /// Checks everything the generated code relies on: one operand per
+    /// parameter, of its dtype; each operand's stride agrees with its
+    /// compiled layout (contiguous: 1, broadcast: 0); every element the
+    /// kernel reads (`offset + i * stride`, `i` in `0..len`) lies inside the
+    /// operand's bytes; base pointers are aligned for their dtype; the
+    /// output holds exactly `len` results.
+    pub fn run(&self, inputs: &[Operand<'_>], out: Output<'_>) -> Result<(), Error> {
+        if inputs.len() != self.params.len() {
+            return Err(Error::operand(format!(
+                "{} operands for {} parameters",
+                inputs.len(),
+                self.params.len()
+            )));
+        }
+        let rsize = self.result.size();
+        let (out_ptr, out_bytes, in_place): (*mut u8, usize, Option<usize>) = match out {
+            Output::Separate(b) => (b.as_mut_ptr(), b.len(), None),
+            Output::Bools(b) => {
+                if self.result != DType::Bool {
+                    return Err(Error::operand(format!(
+                        "bool output for a {} result",
+                        self.result
+                    )));
+                }
+                (b.as_mut_ptr().cast::<u8>(), b.len(), None)
+            }
+            Output::InPlace { input, buffer } => (buffer.as_mut_ptr(), buffer.len(), Some(input)),
+        };
+        if !out_bytes.is_multiple_of(rsize) {
+            return Err(Error::operand(format!(
+                "output of {out_bytes} bytes is not a whole number of {} elements",
+                self.result
+            )));
+        }
+        if !(out_ptr as usize).is_multiple_of(rsize) {
+            return Err(Error::operand(format!(
+                "output is not aligned for {}",
+                self.result
+            )));
+        }
+        let len = out_bytes / rsize;
+        if let Some(k) = in_place {
+            match self.params.get(k) {
+                None => return Err(Error::operand(format!("in-place input {k} does not exist"))),
+                Some(d) if *d != self.result => {
+                    return Err(Error::operand(format!(
+                        "in-place input {k} is {d}, the result is {}",
+                        self.result
+                    )));
+                }
+                Some(_) if self.layouts[k] != Layout::Contiguous => {
+                    return Err(Error::operand(format!(
+                        "in-place input {k} is not compiled contiguous"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let mut ptrs: Vec<*const u8> = Vec::with_capacity(inputs.len());
+        let mut strides: Vec<isize> = Vec::with_capacity(inputs.len());
+        for (i, op) in inputs.iter().enumerate() {
+            let dt = self.params[i];
+            if op.dtype != dt {
+                return Err(Error::operand(format!(
+                    "operand {i} is {}, compiled for {dt}",
+                    op.dtype
+                )));
+            }
+            if op.in_place != (in_place == Some(i)) {
+                return Err(Error::operand(format!(
+                    "operand {i}: Operand::in_place must be given exactly for the in-place input"
+                )));
+            }
+            if op.in_place {
+                ptrs.push(out_ptr.cast_const());
+                strides.push(dt.size() as isize);
+                continue;
+            }
+            let ok = match self.layouts[i] {
+                Layout::Contiguous => op.stride == 1,
+                Layout::Broadcast => op.stride == 0,
+                Layout::Strided => true,
+            };
+            if !ok {
+                return Err(Error::operand(format!(
+                    "operand {i} has stride {}, compiled {:?}",
+                    op.stride, self.layouts[i]
+                )));
+            }
+            if !(op.bytes.as_ptr() as usize).is_multiple_of(dt.size()) {
+                return Err(Error::operand(format!(
+                    "operand {i} is not aligned for {dt}"
+                )));
+            }
+            let n = (op.bytes.len() / dt.size()) as i128;
+            let first = op.offset as i128;
+            let last = first + (len as i128 - 1) * op.stride as i128;
+            if len > 0 && (first >= n || last < 0 || last >= n) {
+                return Err(Error::operand(format!(
+                    "operand {i}: elements {first} to {last} are outside its {n} elements"
+                )));
+            }
+            let byte_stride = op
+                .stride
+                .checked_mul(dt.size() as isize)
+                .ok_or_else(|| Error::operand(format!("operand {i}: stride overflows")))?;
+            // In bounds when len > 0 (checked above); otherwise unused.
+            let start = op.bytes.get(op.offset * dt.size()..).unwrap_or(&[]);
+            ptrs.push(start.as_ptr());
+            strides.push(byte_stride);
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: `entry` points at code owned by `self._code`, alive for
+        // this borrow of `self`, compiled with the `KernelFn` signature for
+        // `self.params`/`self.layouts`/`self.result`. The checks above
+        // establish what that code assumes (see `lower`'s ABI):
+        // - `ptrs` and `strides` hold one entry per parameter, and each
+        //   operand has the parameter's dtype, so it reads the element
+        //   width it was compiled for;
+        // - contiguous operands have stride 1 and broadcast ones stride 0,
+        //   as the code assumes without reading `strides`;
+        // - for i in 0..len, `ptrs[k] + i * strides[k]` stays inside
+        //   operand k's slice (first and last element checked; strides are
+        //   exact byte multiples), so every load is in bounds, and the
+        //   base pointers are aligned for their dtype;
+        // - `out` holds exactly `len` results, aligned, and is written only
+        //   at elements 0..len; it is an exclusive borrow, so no input
+        //   aliases it, except the in-place input, which the kernel reads
+        //   at element i before writing element i (and is compiled
+        //   contiguous with the result's dtype, checked above);
+        // - `len >= 1`, as the ABI requires for broadcast loads;
+        // - bool results are written as 0 or 1 only, so `Output::Bools`
+        //   keeps valid `bool`s.
+        unsafe { (self.entry)(ptrs.as_ptr(), strides.as_ptr(), out_ptr, len) };
+        Ok(())
+    }
+
+    /// The kernel's CLIF as exprjit lowered it (before Cranelift's
+    /// optimisations), for the REPL's `:clif` and golden tests.
+    pub fn clif(&self) -> &str {
+        self.clif
+            .get_or_init(|| self.clif_func.display().to_string())
+    }
+
+    /// The machine code as assembly (x86-64, Intel syntax), or a hex dump on
+    /// other hosts. Calls into helpers are annotated with their names.
+    pub fn disassembly(&self) -> String {
+        disasm::disassemble(&self.machine_code, self.code_addr)
+    }
+
+    /// Wall time of `compile`: lowering, Cranelift, and making the code
+    /// executable.
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    /// Size of the machine code in bytes.
+    pub fn code_size(&self) -> usize {
+        self.machine_code.len()
+    }
+
+    pub fn params(&self) -> &[DType] {
+        &self.params
+    }
+
+    pub fn layouts(&self) -> &[Layout] {
+        &self.layouts
+    }
+
+    pub fn result_dtype(&self) -> DType {
+        self.result
+    }
+
+    /// Elements per vector in the main loop (2 or 4).
+    pub fn lanes(&self) -> usize {
+        self.shape.lanes
+    }
+
+    /// Vectors per main-loop iteration.
+    pub fn unroll(&self) -> usize {
+        self.shape.unroll
+    }
+}

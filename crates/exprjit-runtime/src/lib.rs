@@ -1,0 +1,672 @@
+//! Evaluates expressions over operands: binds variables, plans the
+//! iteration (broadcasting, strides, tiles), finds or compiles the kernel in
+//! the compile-cost cache, and runs it on the calling thread or the pool.
+//!
+//! Entry points: [`evaluate`], [`evaluate_into`], [`evaluate_in_place`],
+//! [`evaluate_with`] (options and a [`Trace`] of what ran), and the prepared
+//! form [`Prepared`].
+
+pub mod cache;
+mod exec;
+pub mod multipass;
+mod operand;
+mod plan;
+pub mod pool;
+mod prepared;
+pub mod strategy;
+
+pub use cache::{CacheStats, KernelStats};
+pub use exprjit_codegen::Layout;
+pub use exprjit_ir::{Array, DType, Data, Element, Error, ErrorKind, Scalar};
+pub use multipass::Mode;
+#[cfg(feature = "ndarray")]
+pub use ndarray;
+#[cfg(feature = "ndarray")]
+pub use operand::ArrayExt;
+pub use operand::{Elem, Elements, ElementsMut, IntoOperand, Operand, Vars, View, ViewError};
+pub use plan::Plan;
+pub use pool::{detect_number_of_cores, num_threads, set_num_threads, set_pinning, set_tile_size};
+pub use prepared::Prepared;
+pub use strategy::{Engine, EngineChoice};
+
+use cache::{FuncKey, KernelKey};
+use exec::{Input, Target};
+use exprjit_codegen::Kernel;
+use exprjit_ir::{Func, InstKind, Op, Value};
+use exprjit_syntax::{Expr, ExprKind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How to evaluate: which engine, threads, tile size, FMA.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    pub engine: EngineChoice,
+    /// Threads for this call (`None`: [`num_threads`]); small calls run on
+    /// one thread regardless.
+    pub threads: Option<usize>,
+    /// Tile size in elements (`None`: the global setting, else automatic).
+    pub tile: Option<usize>,
+    /// Allow `a*b+c` to become one fused multiply-add (changes results).
+    pub fma: bool,
+    /// Use exactly `threads` threads even for small calls (benchmarks).
+    pub exact_threads: bool,
+}
+
+/// What an evaluation did and what it cost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trace {
+    pub engine: Engine,
+    /// The kernel came from the cache (fused engine only).
+    pub cache_hit: bool,
+    /// Parse, type check and compile time spent by this call.
+    pub compile_time: Duration,
+    /// Time spent running kernels.
+    pub run_time: Duration,
+    pub threads: usize,
+    pub tile: usize,
+    pub elements: usize,
+}
+
+/// Evaluates `expr` over the operands in `vars` into a new array.
+pub fn evaluate(expr: &str, vars: &Vars<'_>) -> Result<Array, Error> {
+    evaluate_with(expr, vars, &Options::default()).map(|(a, _)| a)
+}
+
+/// [`evaluate`] with options; also returns a [`Trace`].
+pub fn evaluate_with(expr: &str, vars: &Vars<'_>, opts: &Options) -> Result<(Array, Trace), Error> {
+    let mut result = None;
+    let trace = run(expr, vars, Out::New(&mut result), opts)?;
+    match result {
+        Some(a) => Ok((a, trace)),
+        None => Err(exec::internal("no result produced".into())),
+    }
+}
+
+/// Evaluates `expr` into `out`, which must hold exactly as many elements
+/// as the result (in row-major order) and a dtype that can hold it under
+/// numpy's `same_kind` casting.
+pub fn evaluate_into<T: Elem>(expr: &str, vars: &Vars<'_>, out: &mut [T]) -> Result<Trace, Error> {
+    evaluate_into_with(expr, vars, out, &Options::default())
+}
+
+/// [`evaluate_into`] with options.
+pub fn evaluate_into_with<T: Elem>(
+    expr: &str,
+    vars: &Vars<'_>,
+    out: &mut [T],
+    opts: &Options,
+) -> Result<Trace, Error> {
+    run(expr, vars, Out::Slice(T::DTYPE, OutBuf::of(out)), opts)
+}
+
+/// Evaluates `expr` and writes the result over the variable `name`, which
+/// the expression may read: the numpy idiom `ne.evaluate("a*b+c", out=a)`.
+/// `target` is bound as `name` (any binding of `name` in `vars` is
+/// ignored); the result must have `target`'s length and dtype kind.
+pub fn evaluate_in_place<T: Elem>(
+    expr: &str,
+    vars: &Vars<'_>,
+    name: &str,
+    target: &mut [T],
+) -> Result<Trace, Error> {
+    evaluate_in_place_with(expr, vars, name, target, &Options::default())
+}
+
+/// [`evaluate_in_place`] with options.
+pub fn evaluate_in_place_with<T: Elem>(
+    expr: &str,
+    vars: &Vars<'_>,
+    name: &str,
+    target: &mut [T],
+    opts: &Options,
+) -> Result<Trace, Error> {
+    run(
+        expr,
+        vars,
+        Out::InPlace(name, T::DTYPE, OutBuf::of(target)),
+        opts,
+    )
+}
+
+/// A caller's output buffer as bytes (bools apart: they may hold only 0/1).
+pub(crate) enum OutBuf<'o> {
+    Bytes(&'o mut [u8]),
+    Bools(&'o mut [bool]),
+}
+
+impl<'o> OutBuf<'o> {
+    fn of<T: Elem>(s: &'o mut [T]) -> OutBuf<'o> {
+        match T::elements_mut(s) {
+            ElementsMut::Bool(v) => OutBuf::Bools(v),
+            ElementsMut::I32(v) => OutBuf::Bytes(bytemuck::cast_slice_mut(v)),
+            ElementsMut::I64(v) => OutBuf::Bytes(bytemuck::cast_slice_mut(v)),
+            ElementsMut::F32(v) => OutBuf::Bytes(bytemuck::cast_slice_mut(v)),
+            ElementsMut::F64(v) => OutBuf::Bytes(bytemuck::cast_slice_mut(v)),
+        }
+    }
+
+    fn len_bytes(&self) -> usize {
+        match self {
+            OutBuf::Bytes(b) => b.len(),
+            OutBuf::Bools(b) => b.len(),
+        }
+    }
+
+    fn target(&mut self) -> Target<'_> {
+        match self {
+            OutBuf::Bytes(b) => Target::Bytes(b),
+            OutBuf::Bools(b) => Target::Bools(b),
+        }
+    }
+
+    fn reborrow(&mut self) -> OutBuf<'_> {
+        match self {
+            OutBuf::Bytes(b) => OutBuf::Bytes(b),
+            OutBuf::Bools(b) => OutBuf::Bools(b),
+        }
+    }
+
+    /// The kernel target: in place over input `in_place` if given.
+    fn target_for(&mut self, in_place: Option<usize>, text: &str) -> Result<Target<'_>, Error> {
+        match (self, in_place) {
+            (OutBuf::Bytes(b), Some(k)) => Ok(Target::InPlace {
+                input: k,
+                buffer: b,
+            }),
+            (OutBuf::Bools(_), Some(_)) => Err(Error::new(
+                ErrorKind::UnsupportedDType {
+                    op: "in-place evaluation".into(),
+                    dtype: DType::Bool,
+                },
+                None,
+                text,
+            )),
+            (b, None) => Ok(b.target()),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            OutBuf::Bytes(b) => b,
+            OutBuf::Bools(b) => bytemuck::cast_slice(b),
+        }
+    }
+}
+
+/// Where the result goes.
+pub(crate) enum Out<'o> {
+    New(&'o mut Option<Array>),
+    Slice(DType, OutBuf<'o>),
+    InPlace(&'o str, DType, OutBuf<'o>),
+}
+
+/// The environment the checker sees: the caller's variables, plus the
+/// in-place target under its name.
+struct Env<'v, 'a> {
+    vars: &'v Vars<'a>,
+    target: Option<(&'v str, DType)>,
+}
+
+impl exprjit_ir::Env for Env<'_, '_> {
+    fn dtype_of(&self, name: &str) -> Option<DType> {
+        match self.target {
+            Some((n, d)) if n == name => Some(d),
+            _ => self.vars.get(name).map(Operand::dtype),
+        }
+    }
+    fn names(&self) -> Vec<String> {
+        let mut n = exprjit_ir::Env::names(self.vars);
+        n.extend(self.target.map(|(t, _)| t.to_string()));
+        n
+    }
+}
+
+/// The identifiers (variable or constant names) of an expression, in order
+/// of first appearance.
+fn identifiers(expr: &Expr, out: &mut Vec<Box<str>>) {
+    match &expr.kind {
+        ExprKind::Name(n) => {
+            if !out.iter().any(|o| **o == **n) {
+                out.push(n.as_str().into());
+            }
+        }
+        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) => {}
+        ExprKind::Unary(_, x) => identifiers(x, out),
+        ExprKind::Binary(_, l, r) => {
+            identifiers(l, out);
+            identifiers(r, out);
+        }
+        ExprKind::Call { args, .. } => {
+            for a in args {
+                identifiers(&a.value, out);
+            }
+        }
+    }
+}
+
+/// Looks up (or parses and checks) the typed function of `text` for the
+/// dtypes `env` gives. Returns it with how often it has been asked for.
+pub(crate) fn checked_func(
+    text: &str,
+    env: &dyn exprjit_ir::Env,
+) -> Result<(FuncKey, Arc<Func>, u32), Error> {
+    let idents = cache::lock().identifiers(text);
+    let idents = match idents {
+        Some(i) => i,
+        None => {
+            let ast = exprjit_syntax::parse(text)?;
+            let mut names = Vec::new();
+            identifiers(&ast, &mut names);
+            let names: Arc<[Box<str>]> = names.into();
+            cache::lock().insert_identifiers(text, names.clone());
+            names
+        }
+    };
+    let key = FuncKey {
+        text: text.into(),
+        signature: idents.iter().map(|n| env.dtype_of(n)).collect(),
+    };
+    if let Some((func, seen)) = cache::lock().func(&key) {
+        return Ok((key, func, seen));
+    }
+    let func = Arc::new(exprjit_ir::compile(text, env)?);
+    cache::lock().insert_func(key.clone(), func.clone());
+    Ok((key, func, 1))
+}
+
+/// `func` with its result converted to `to` (for `out` buffers of another
+/// dtype).
+fn with_result_dtype(func: &Func, to: DType) -> Func {
+    if func.result_dtype() == to {
+        return func.clone();
+    }
+    let mut f = func.clone();
+    let span = f.inst(f.result).span;
+    f.insts.push(exprjit_ir::Inst {
+        kind: InstKind::Apply(Op::Cast(to), vec![f.result]),
+        dtype: to,
+        span,
+    });
+    f.result = Value(f.insts.len() as u32 - 1);
+    f
+}
+
+/// numpy's `same_kind` rule: within a kind, or up the bool < int < float
+/// ladder.
+fn can_cast_same_kind(from: DType, to: DType) -> bool {
+    to.kind() >= from.kind()
+}
+
+/// An operand bound for execution: bytes, dtype, base offset, shape and
+/// strides in elements.
+struct Bound<'a> {
+    bytes: &'a [u8],
+    dtype: DType,
+    base: usize,
+    shape: Vec<usize>,
+    strides: Vec<isize>,
+}
+
+fn bind<'a>(op: &'a Operand<'_>, scalar: &'a [u8; 8]) -> Bound<'a> {
+    match op {
+        Operand::View(v) => Bound {
+            bytes: v.elements().bytes(),
+            dtype: v.dtype(),
+            base: v.offset(),
+            shape: v.shape().to_vec(),
+            strides: v.strides().to_vec(),
+        },
+        Operand::Scalar(s) => Bound {
+            bytes: &scalar[..s.dtype().size()],
+            dtype: s.dtype(),
+            base: 0,
+            shape: Vec::new(),
+            strides: Vec::new(),
+        },
+        Operand::Array(a) => Bound {
+            bytes: data_bytes(a.data()),
+            dtype: a.dtype(),
+            base: 0,
+            shape: a.shape().to_vec(),
+            strides: plan::contiguous_strides(a.shape()),
+        },
+    }
+}
+
+pub(crate) fn data_bytes(d: &Data) -> &[u8] {
+    match d {
+        Data::Bool(v) => bytemuck::cast_slice(v),
+        Data::I32(v) => bytemuck::cast_slice(v),
+        Data::I64(v) => bytemuck::cast_slice(v),
+        Data::F32(v) => bytemuck::cast_slice(v),
+        Data::F64(v) => bytemuck::cast_slice(v),
+    }
+}
+
+pub(crate) fn scalar_bytes(s: Scalar) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    match s {
+        Scalar::Bool(x) => b[0] = u8::from(x),
+        Scalar::I32(x) => b[..4].copy_from_slice(&x.to_ne_bytes()),
+        Scalar::I64(x) => b.copy_from_slice(&x.to_ne_bytes()),
+        Scalar::F32(x) => b[..4].copy_from_slice(&x.to_ne_bytes()),
+        Scalar::F64(x) => b.copy_from_slice(&x.to_ne_bytes()),
+    }
+    b
+}
+
+/// A new, zeroed result array of `dtype` and `shape`, or a TooLarge error.
+fn alloc_result(dtype: DType, shape: &[usize], text: &str) -> Result<Array, Error> {
+    let too_large = || {
+        Error::new(
+            ErrorKind::TooLarge {
+                what: format!("a result of shape {shape:?}"),
+            },
+            None,
+            text,
+        )
+    };
+    let len = exprjit_ir::array::shape_len(shape).ok_or_else(too_large)?;
+    len.checked_mul(dtype.size())
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(too_large)?;
+    // Zeroed allocation (calloc): large results get fresh zero pages from
+    // the OS instead of a pass that writes zeros.
+    fn zeroed<T: bytemuck::Zeroable + Clone>(len: usize) -> Option<Vec<T>> {
+        bytemuck::allocation::try_zeroed_vec(len).ok()
+    }
+    let data = match dtype {
+        DType::Bool => Data::Bool(zeroed(len).ok_or_else(too_large)?),
+        DType::I32 => Data::I32(zeroed(len).ok_or_else(too_large)?),
+        DType::I64 => Data::I64(zeroed(len).ok_or_else(too_large)?),
+        DType::F32 => Data::F32(zeroed(len).ok_or_else(too_large)?),
+        DType::F64 => Data::F64(zeroed(len).ok_or_else(too_large)?),
+    };
+    Array::new(shape.to_vec(), data).ok_or_else(|| exec::internal("result length".into()))
+}
+
+fn data_target(d: &mut Data) -> OutBuf<'_> {
+    match d {
+        Data::Bool(v) => OutBuf::Bools(v),
+        Data::I32(v) => OutBuf::Bytes(bytemuck::cast_slice_mut(v)),
+        Data::I64(v) => OutBuf::Bytes(bytemuck::cast_slice_mut(v)),
+        Data::F32(v) => OutBuf::Bytes(bytemuck::cast_slice_mut(v)),
+        Data::F64(v) => OutBuf::Bytes(bytemuck::cast_slice_mut(v)),
+    }
+}
+
+/// The fused kernel for `key`, from the cache or compiled now; the bool
+/// says whether it came from the cache.
+pub(crate) fn fused_kernel(
+    key: KernelKey,
+    func: &Func,
+    text: &str,
+) -> Result<(Arc<Kernel>, bool), Error> {
+    if let Some(k) = cache::lock().kernel(&key) {
+        return Ok((k, true));
+    }
+    let kernel = Kernel::compile(
+        func,
+        &key.layouts,
+        &exprjit_codegen::Options { fma: key.fma },
+    )
+    .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, text))?;
+    let kernel = Arc::new(kernel);
+    cache::lock().insert_kernel(key, kernel.clone());
+    Ok((kernel, false))
+}
+
+fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<Trace, Error> {
+    let t0 = Instant::now();
+    let target = match &out {
+        Out::InPlace(name, dtype, _) => Some((*name, *dtype)),
+        _ => None,
+    };
+    let env = Env { vars, target };
+    let (fkey, func, sightings) = checked_func(text, &env)?;
+
+    // Bind the parameters.
+    let scalars: Vec<[u8; 8]> = func
+        .params
+        .iter()
+        .map(|p| match vars.get(&p.name) {
+            Some(Operand::Scalar(s)) => scalar_bytes(*s),
+            _ => [0; 8],
+        })
+        .collect();
+    let mut in_place_index = None;
+    let mut bound: Vec<Bound<'_>> = Vec::with_capacity(func.params.len());
+    for (k, p) in func.params.iter().enumerate() {
+        if let Some((name, dtype)) = target
+            && name == p.name
+        {
+            let len = match &out {
+                Out::InPlace(_, _, b) => b.len_bytes() / dtype.size(),
+                _ => 0,
+            };
+            in_place_index = Some(k);
+            bound.push(Bound {
+                bytes: &[],
+                dtype,
+                base: 0,
+                shape: vec![len],
+                strides: vec![1],
+            });
+            continue;
+        }
+        match vars.get(&p.name) {
+            Some(op) => bound.push(bind(op, &scalars[k])),
+            None => return Err(exec::internal(format!("'{}' is unbound", p.name))),
+        }
+    }
+
+    // Plan the iteration.
+    let sources: Vec<plan::Source<'_>> = bound
+        .iter()
+        .map(|b| plan::Source {
+            shape: &b.shape,
+            strides: &b.strides,
+        })
+        .collect();
+    let plan = Plan::new(&sources).map_err(|i| {
+        let before = exprjit_ir::shape::broadcast(bound[..i].iter().map(|b| b.shape.as_slice()))
+            .unwrap_or_default();
+        let span = func
+            .insts
+            .iter()
+            .find(|inst| inst.kind == InstKind::Param(i as u32))
+            .map(|inst| inst.span);
+        Error::new(
+            ErrorKind::ShapeMismatch {
+                left: before,
+                right: bound[i].shape.clone(),
+            },
+            span,
+            text,
+        )
+    })?;
+
+    // The output dtype and buffer.
+    let result_dtype = func.result_dtype();
+    let out_dtype = match &out {
+        Out::New(_) => result_dtype,
+        Out::Slice(d, _) | Out::InPlace(_, d, _) => *d,
+    };
+    if !can_cast_same_kind(result_dtype, out_dtype) {
+        return Err(Error::new(
+            ErrorKind::OutputDType {
+                result: result_dtype,
+                out: out_dtype,
+            },
+            None,
+            text,
+        ));
+    }
+    match &out {
+        Out::Slice(d, b) | Out::InPlace(_, d, b) => {
+            let found = b.len_bytes() / d.size();
+            if found != plan.len
+                || (matches!(out, Out::InPlace(..))
+                    && plan.shape.len() > 1
+                    && plan.shape != [found])
+            {
+                return Err(Error::new(
+                    ErrorKind::OutputShape {
+                        expected: plan.shape.clone(),
+                        found: vec![found],
+                    },
+                    None,
+                    text,
+                ));
+            }
+        }
+        Out::New(_) => {}
+    }
+    let func_out = if out_dtype == result_dtype {
+        func.clone()
+    } else {
+        Arc::new(with_result_dtype(&func, out_dtype))
+    };
+
+    let mut inputs: Vec<Input<'_>> = bound
+        .iter()
+        .zip(&plan.strides)
+        .map(|(b, s)| Input {
+            bytes: b.bytes,
+            dtype: b.dtype,
+            base: b.base,
+            strides: s.clone(),
+        })
+        .collect();
+    // The in-place target is read where it is written: contiguous over the
+    // result (its shape equals the result's, checked above).
+    let mut layouts = plan.layouts();
+    if let Some(k) = in_place_index {
+        layouts[k] = Layout::Contiguous;
+        inputs[k].strides = plan::contiguous_strides(&plan.dims);
+    }
+
+    let work = strategy::work_per_element(&func_out);
+    let max_threads = opts.threads.unwrap_or_else(num_threads).max(1);
+    let threads = if opts.exact_threads {
+        max_threads
+    } else {
+        strategy::threads_for(plan.len, work, max_threads)
+    };
+    let tile_setting = opts.tile.unwrap_or_else(pool::tile_size_setting);
+    let tile = strategy::tile_for(
+        plan.len,
+        strategy::bytes_per_element(&func_out),
+        threads,
+        tile_setting,
+    );
+    let kkey = KernelKey {
+        func: fkey,
+        layouts,
+        out: out_dtype,
+        fma: opts.fma,
+    };
+    let cached = cache::lock().has_kernel(&kkey);
+    let engine = strategy::choose_engine(opts.engine, plan.len, work, cached, sightings);
+
+    let mut new_array = match &out {
+        Out::New(_) => Some(alloc_result(out_dtype, &plan.shape, text)?),
+        _ => None,
+    };
+    let mut compile_time = t0.elapsed();
+    let mut cache_hit = false;
+    let t_run;
+    {
+        let in_place = in_place_index.filter(|_| matches!(out, Out::InPlace(..)));
+        let mut new_buf = new_array.as_mut().map(|a| data_target(a.data_mut()));
+        let mut buf: OutBuf<'_> = match (&mut out, &mut new_buf) {
+            (Out::Slice(_, b) | Out::InPlace(_, _, b), _) => b.reborrow(),
+            (Out::New(_), Some(b)) => b.reborrow(),
+            (Out::New(_), None) => return Err(exec::internal("no result buffer".into())),
+        };
+        match engine {
+            Engine::Fused => {
+                let (kernel, hit) = fused_kernel(kkey, &func_out, text)?;
+                cache_hit = hit;
+                compile_time = t0.elapsed();
+                t_run = Instant::now();
+                exec::run(
+                    &kernel,
+                    &plan,
+                    &inputs,
+                    buf.target_for(in_place, text)?,
+                    threads,
+                    tile,
+                )?;
+            }
+            Engine::MultiPass(mode) => {
+                cache::lock().count_multipass();
+                t_run = Instant::now();
+                let target = buf.target_for(in_place, text)?;
+                multipass::run(&func_out, &plan, &inputs, target, mode, threads, tile)?;
+            }
+            Engine::Interpreter => {
+                t_run = Instant::now();
+                let arrays: Vec<Array> = func
+                    .params
+                    .iter()
+                    .enumerate()
+                    .map(|(k, p)| match in_place {
+                        Some(i) if i == k => bytes_to_array(buf.bytes(), out_dtype),
+                        _ => vars
+                            .get(&p.name)
+                            .map(Operand::to_array)
+                            .unwrap_or_else(|| Array::scalar(Scalar::Bool(false))),
+                    })
+                    .collect();
+                let refs: Vec<&Array> = arrays.iter().collect();
+                let r = exprjit_ir::interp::eval(&func_out, &refs, text)?;
+                copy_into(&r, &mut buf);
+            }
+        }
+    }
+    let run_time = t_run.elapsed();
+    if engine == Engine::Fused {
+        cache::lock().add_run_time(run_time);
+    }
+    if let (Out::New(slot), Some(a)) = (&mut out, new_array) {
+        **slot = Some(a);
+    }
+    Ok(Trace {
+        engine,
+        cache_hit,
+        compile_time,
+        run_time,
+        threads,
+        tile,
+        elements: plan.len,
+    })
+}
+
+fn bytes_to_array(bytes: &[u8], dtype: DType) -> Array {
+    let n = bytes.len() / dtype.size();
+    let mut data = Data::zeros(dtype, n);
+    match &mut data {
+        Data::Bool(v) => {
+            for (d, s) in v.iter_mut().zip(bytes) {
+                *d = *s != 0;
+            }
+        }
+        Data::I32(v) => bytemuck::cast_slice_mut(v).copy_from_slice(bytes),
+        Data::I64(v) => bytemuck::cast_slice_mut(v).copy_from_slice(bytes),
+        Data::F32(v) => bytemuck::cast_slice_mut(v).copy_from_slice(bytes),
+        Data::F64(v) => bytemuck::cast_slice_mut(v).copy_from_slice(bytes),
+    }
+    Array::new(vec![n], data).unwrap_or_else(|| Array::scalar(Scalar::Bool(false)))
+}
+
+fn copy_into(r: &Array, target: &mut OutBuf<'_>) {
+    match target {
+        OutBuf::Bools(b) => {
+            for (i, d) in b.iter_mut().enumerate() {
+                *d = matches!(r.get(i), Scalar::Bool(true));
+            }
+        }
+        OutBuf::Bytes(b) => b.copy_from_slice(data_bytes(r.data())),
+    }
+}

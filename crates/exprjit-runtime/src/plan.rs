@@ -1,0 +1,211 @@
+//! Turns operand shapes and strides into an iteration plan: the broadcast
+//! result shape, collapsed into as few dimensions as the strides allow, with
+//! each operand's strides in that space and the kernel layout of its
+//! innermost dimension.
+
+use exprjit_codegen::Layout;
+use exprjit_ir::shape::broadcast;
+
+/// One operand as the planner sees it.
+#[derive(Clone, Debug)]
+pub struct Source<'s> {
+    pub shape: &'s [usize],
+    /// Strides in elements, one per dimension of `shape`.
+    pub strides: &'s [isize],
+}
+
+/// How to walk the result: `dims` in row-major order (at least one), the
+/// result being contiguous over them; `strides[k]` are operand k's strides
+/// over `dims`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The result shape users see.
+    pub shape: Vec<usize>,
+    /// The collapsed iteration dimensions.
+    pub dims: Vec<usize>,
+    pub strides: Vec<Vec<isize>>,
+    /// The number of result elements.
+    pub len: usize,
+}
+
+impl Plan {
+    /// Broadcasts `sources` together; on failure, the index of the source
+    /// that does not fit those before it.
+    pub fn new(sources: &[Source<'_>]) -> Result<Plan, usize> {
+        let shape = broadcast(sources.iter().map(|s| s.shape))?;
+        let len = exprjit_ir::array::shape_len(&shape).ok_or(0usize)?;
+        // Strides of each source over the full broadcast shape (0 where
+        // stretched or missing).
+        let full: Vec<Vec<isize>> = sources
+            .iter()
+            .map(|s| {
+                let offset = shape.len() - s.shape.len();
+                let mut st = vec![0isize; shape.len()];
+                for (j, (&d, &stride)) in s.shape.iter().zip(s.strides).enumerate() {
+                    st[offset + j] = if d == 1 { 0 } else { stride };
+                }
+                st
+            })
+            .collect();
+        // Collapse: drop size-1 dimensions, then merge a dimension into the
+        // one after it when every source steps through both as one.
+        let keep: Vec<usize> = (0..shape.len()).filter(|&k| shape[k] != 1).collect();
+        let mut dims: Vec<usize> = Vec::new();
+        let mut strides: Vec<Vec<isize>> = vec![Vec::new(); sources.len()];
+        for &k in &keep {
+            let mergeable = !dims.is_empty()
+                && full.iter().zip(&strides).all(|(f, s)| {
+                    let last = s[s.len() - 1];
+                    last == f[k] * shape[k] as isize
+                });
+            if mergeable {
+                let n = dims.len() - 1;
+                dims[n] *= shape[k];
+                for (s, f) in strides.iter_mut().zip(&full) {
+                    let m = s.len() - 1;
+                    s[m] = f[k];
+                }
+            } else {
+                dims.push(shape[k]);
+                for (s, f) in strides.iter_mut().zip(&full) {
+                    s.push(f[k]);
+                }
+            }
+        }
+        if dims.is_empty() {
+            dims.push(if len == 0 { 0 } else { 1 });
+            for s in &mut strides {
+                s.push(0);
+            }
+        }
+        Ok(Plan {
+            shape,
+            dims,
+            strides,
+            len,
+        })
+    }
+
+    /// The length of the innermost dimension: one kernel call covers at
+    /// most this many elements.
+    pub fn inner(&self) -> usize {
+        self.dims[self.dims.len() - 1]
+    }
+
+    /// The kernel layout of each source along the innermost dimension.
+    pub fn layouts(&self) -> Vec<Layout> {
+        self.strides
+            .iter()
+            .map(|s| layout_of_stride(s[s.len() - 1]))
+            .collect()
+    }
+    /// Calls `f(index, out_start, count)` for each run of the flat result
+    /// range `start..end` that lies in one row of the innermost dimension;
+    /// `index` is the multi-index over `dims` of the run's first element.
+    pub fn segments(&self, start: usize, end: usize, mut f: impl FnMut(&[usize], usize, usize)) {
+        let inner = self.inner();
+        if inner == 0 || start >= end {
+            return;
+        }
+        let nd = self.dims.len();
+        let mut index = vec![0usize; nd];
+        let mut pos = start;
+        while pos < end {
+            let col = pos % inner;
+            let count = (inner - col).min(end - pos);
+            let mut r = pos / inner;
+            for d in (0..nd - 1).rev() {
+                index[d] = r % self.dims[d];
+                r /= self.dims[d];
+            }
+            index[nd - 1] = col;
+            f(&index, pos, count);
+            pos += count;
+        }
+    }
+
+    /// The element offset (relative to the base) of `index` for `strides`.
+    pub fn offset(index: &[usize], strides: &[isize]) -> isize {
+        index
+            .iter()
+            .zip(strides)
+            .map(|(&i, &s)| i as isize * s)
+            .sum()
+    }
+}
+
+/// The kernel layout for an innermost stride.
+pub(crate) fn layout_of_stride(stride: isize) -> Layout {
+    match stride {
+        0 => Layout::Broadcast,
+        1 => Layout::Contiguous,
+        _ => Layout::Strided,
+    }
+}
+
+/// Row-major strides (in elements) of a contiguous array of `shape`.
+pub(crate) fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
+    let mut strides = vec![0isize; shape.len()];
+    let mut step = 1isize;
+    for k in (0..shape.len()).rev() {
+        strides[k] = step;
+        step = step.saturating_mul(shape[k] as isize);
+    }
+    strides
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src<'a>(shape: &'a [usize], strides: &'a [isize]) -> Source<'a> {
+        Source { shape, strides }
+    }
+
+    #[test]
+    fn contiguous_operands_collapse_to_one_dimension() {
+        let p = Plan::new(&[src(&[4, 5, 6], &[30, 6, 1]), src(&[4, 5, 6], &[30, 6, 1])]).unwrap();
+        assert_eq!(p.dims, vec![120]);
+        assert_eq!(p.strides, vec![vec![1], vec![1]]);
+        assert_eq!(p.layouts(), vec![Layout::Contiguous, Layout::Contiguous]);
+    }
+
+    #[test]
+    fn broadcast_column_keeps_two_dimensions() {
+        // a: (3, 1), b: (4,) -> (3, 4)
+        let p = Plan::new(&[src(&[3, 1], &[1, 1]), src(&[4], &[1])]).unwrap();
+        assert_eq!(p.shape, vec![3, 4]);
+        assert_eq!(p.dims, vec![3, 4]);
+        assert_eq!(p.strides, vec![vec![1, 0], vec![0, 1]]);
+        assert_eq!(p.layouts(), vec![Layout::Broadcast, Layout::Contiguous]);
+    }
+
+    #[test]
+    fn scalars_and_zero_size() {
+        let p = Plan::new(&[src(&[], &[]), src(&[], &[])]).unwrap();
+        assert_eq!((p.dims.clone(), p.len), (vec![1], 1));
+        let p = Plan::new(&[src(&[0], &[1]), src(&[], &[])]).unwrap();
+        assert_eq!(p.len, 0);
+        assert!(Plan::new(&[src(&[3], &[1]), src(&[4], &[1])]).is_err());
+    }
+
+    #[test]
+    fn reversed_view_is_strided() {
+        let p = Plan::new(&[src(&[5], &[-1])]).unwrap();
+        assert_eq!(p.layouts(), vec![Layout::Strided]);
+    }
+
+    #[test]
+    fn segments_cover_the_range_row_by_row() {
+        let p = Plan::new(&[src(&[3, 1], &[1, 1]), src(&[4], &[1])]).unwrap();
+        let mut seen = Vec::new();
+        p.segments(2, 11, |index, start, count| {
+            let offs: Vec<isize> = p.strides.iter().map(|s| Plan::offset(index, s)).collect();
+            seen.push((offs, start, count))
+        });
+        assert_eq!(
+            seen,
+            vec![(vec![0, 2], 2, 2), (vec![1, 0], 4, 4), (vec![2, 0], 8, 3)]
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Owns exprjit's thread pool (a `rayon` pool of its own, workers pinned to
+//! cores where the host allows) and the settings that shape execution:
+//! thread count, tile size, pinning.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// The environment variable that sets the default thread count.
+pub const NUM_THREADS_ENV: &str = "EXPRJIT_NUM_THREADS";
+
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+static TILE: AtomicUsize = AtomicUsize::new(0);
+static PIN: AtomicBool = AtomicBool::new(true);
+/// The current pool with the thread count and pinning it was built with.
+type PoolSlot = Option<(usize, bool, Arc<rayon::ThreadPool>)>;
+static POOL: OnceLock<RwLock<PoolSlot>> = OnceLock::new();
+
+/// The number of cores of this machine (at least 1).
+pub fn detect_number_of_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The thread count used for new evaluations: set by [`set_num_threads`],
+/// else `EXPRJIT_NUM_THREADS`, else all cores.
+pub fn num_threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let n = std::env::var(NUM_THREADS_ENV)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or_else(detect_number_of_cores);
+            THREADS.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
+}
+
+/// Sets the thread count (at least 1); returns the previous one.
+pub fn set_num_threads(n: usize) -> usize {
+    let old = num_threads();
+    THREADS.store(n.max(1), Ordering::Relaxed);
+    old
+}
+
+/// Turns pinning of worker threads to cores on or off (on by default);
+/// takes effect when the pool is next rebuilt.
+pub fn set_pinning(on: bool) {
+    PIN.store(on, Ordering::Relaxed);
+}
+
+/// The tile size in elements set by [`set_tile_size`], or 0 for automatic.
+pub fn tile_size_setting() -> usize {
+    TILE.load(Ordering::Relaxed)
+}
+
+/// Fixes the tile size in elements (0: derive it from the caches).
+pub fn set_tile_size(n: usize) -> usize {
+    TILE.swap(n, Ordering::Relaxed)
+}
+
+/// The pool with `threads` workers, built (and pinned) on first use and
+/// rebuilt when the count or pinning changes.
+pub(crate) fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
+    let cell = POOL.get_or_init(|| RwLock::new(None));
+    let pin = PIN.load(Ordering::Relaxed);
+    if let Ok(guard) = cell.read()
+        && let Some((n, p, pool)) = guard.as_ref()
+        && *n == threads
+        && *p == pin
+    {
+        return pool.clone();
+    }
+    let mut guard = match cell.write() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some((n, p, pool)) = guard.as_ref()
+        && *n == threads
+        && *p == pin
+    {
+        return pool.clone();
+    }
+    let cores = if pin {
+        core_affinity::get_core_ids().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let built = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("exprjit-{i}"))
+        .start_handler(move |i| {
+            if !cores.is_empty() {
+                // Pinning is best effort: a host that refuses it still runs.
+                let _ = core_affinity::set_for_current(cores[i % cores.len()]);
+            }
+        })
+        .build();
+    let pool = match built {
+        Ok(p) => Arc::new(p),
+        // Thread creation failed (resource limits): fall back to a pool of
+        // one worker, which rayon builds without spawning beyond it.
+        Err(_) => match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+            Ok(p) => Arc::new(p),
+            Err(_) => return fallback_pool(),
+        },
+    };
+    *guard = Some((threads, pin, pool.clone()));
+    pool
+}
+
+#[cold]
+fn fallback_pool() -> Arc<rayon::ThreadPool> {
+    static ONE: OnceLock<Arc<rayon::ThreadPool>> = OnceLock::new();
+    ONE.get_or_init(|| {
+        let p = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .use_current_thread()
+            .build();
+        Arc::new(p.unwrap_or_else(|e| panic!("cannot create any thread pool: {e}")))
+    })
+    .clone()
+}
+
+/// Cache sizes of core 0 in bytes (L1 data, L2), from sysfs on Linux.
+pub fn cache_sizes() -> (Option<usize>, Option<usize>) {
+    let read = |index: usize| -> Option<(String, usize, usize)> {
+        let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{index}");
+        let level: usize = std::fs::read_to_string(format!("{dir}/level"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let kind = std::fs::read_to_string(format!("{dir}/type"))
+            .ok()?
+            .trim()
+            .to_string();
+        let size = std::fs::read_to_string(format!("{dir}/size")).ok()?;
+        let size = size.trim();
+        let bytes = if let Some(k) = size.strip_suffix('K') {
+            k.parse::<usize>().ok()? * 1024
+        } else if let Some(m) = size.strip_suffix('M') {
+            m.parse::<usize>().ok()? * 1024 * 1024
+        } else {
+            size.parse().ok()?
+        };
+        Some((kind, level, bytes))
+    };
+    let mut l1 = None;
+    let mut l2 = None;
+    for i in 0..8 {
+        if let Some((kind, level, bytes)) = read(i) {
+            match (level, kind.as_str()) {
+                (1, "Data") => l1 = Some(bytes),
+                (2, _) => l2 = Some(bytes),
+                _ => {}
+            }
+        }
+    }
+    (l1, l2)
+}
+
+/// The default tile size in elements for a kernel that moves
+/// `bytes_per_element` bytes per result element (all inputs plus output).
+///
+/// A tile is the unit of work one thread takes; the fused kernel keeps no
+/// temporaries, so the tile only needs to be large enough to amortise the
+/// per-call overhead (~20 ns) and small enough to balance threads. We aim
+/// for the tile's working set to fill half of L2.
+// PERF: not yet tuned by measurement; the clamp keeps calls long enough to
+// hide their overhead. Fallback when sysfs is unreadable: 256 KiB of L2.
+pub fn default_tile(bytes_per_element: usize) -> usize {
+    static L2: OnceLock<usize> = OnceLock::new();
+    let l2 = *L2.get_or_init(|| cache_sizes().1.unwrap_or(256 * 1024));
+    (l2 / 2 / bytes_per_element.max(1)).clamp(2048, 1 << 16)
+}

@@ -1,0 +1,219 @@
+//! A prepared expression: parsed and type checked once for a signature, its
+//! kernels kept by layout, so that each run costs binding and the kernel
+//! call only (the counterpart of numexpr's `NumExpr` and `re_evaluate`).
+
+use crate::exec::{self, Input, Target};
+use crate::plan::{Plan, Source};
+use crate::{
+    Array, DType, Error, ErrorKind, Options, Scalar, Trace, alloc_result, cache, data_target,
+    operand::Operand, strategy,
+};
+use exprjit_codegen::{Kernel, Layout};
+use exprjit_ir::Func;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// An expression compiled for fixed parameter dtypes.
+#[derive(Debug)]
+pub struct Prepared {
+    text: String,
+    func: Arc<Func>,
+    kernels: Mutex<Vec<(Vec<Layout>, Arc<Kernel>)>>,
+    opts: Options,
+}
+
+impl Prepared {
+    /// Parses and checks `expr` with `signature` giving each variable's
+    /// dtype. Kernels are compiled on first use for each layout (and the
+    /// all-contiguous one at once).
+    pub fn compile(expr: &str, signature: &[(&str, DType)]) -> Result<Prepared, Error> {
+        Prepared::compile_with(expr, signature, Options::default())
+    }
+
+    pub fn compile_with(
+        expr: &str,
+        signature: &[(&str, DType)],
+        opts: Options,
+    ) -> Result<Prepared, Error> {
+        let func = Arc::new(exprjit_ir::compile(expr, signature)?);
+        let p = Prepared {
+            text: expr.to_string(),
+            func,
+            kernels: Mutex::new(Vec::new()),
+            opts,
+        };
+        let contiguous = vec![Layout::Contiguous; p.func.params.len()];
+        p.kernel(&contiguous)?;
+        Ok(p)
+    }
+
+    /// The variables the expression reads, in the order `run` takes them.
+    pub fn input_names(&self) -> Vec<&str> {
+        self.func.params.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    pub fn input_dtypes(&self) -> Vec<DType> {
+        self.func.params.iter().map(|p| p.dtype).collect()
+    }
+
+    pub fn result_dtype(&self) -> DType {
+        self.func.result_dtype()
+    }
+
+    pub fn func(&self) -> &Func {
+        &self.func
+    }
+
+    fn kernel(&self, layouts: &[Layout]) -> Result<Arc<Kernel>, Error> {
+        let mut ks = self.kernels.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, k)) = ks.iter().find(|(l, _)| l == layouts) {
+            return Ok(k.clone());
+        }
+        let k = Kernel::compile(
+            &self.func,
+            layouts,
+            &exprjit_codegen::Options { fma: self.opts.fma },
+        )
+        .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, &self.text))?;
+        let k = Arc::new(k);
+        ks.push((layouts.to_vec(), k.clone()));
+        Ok(k)
+    }
+
+    /// Runs on `inputs`, one per [`Prepared::input_names`], in that order.
+    pub fn run(&self, inputs: &[Operand<'_>]) -> Result<Array, Error> {
+        self.run_traced(inputs).map(|(a, _)| a)
+    }
+
+    /// [`Prepared::run`], also returning what ran.
+    pub fn run_traced(&self, inputs: &[Operand<'_>]) -> Result<(Array, Trace), Error> {
+        let t0 = Instant::now();
+        if inputs.len() != self.func.params.len() {
+            return Err(Error::new(
+                ErrorKind::Internal(format!(
+                    "{} inputs for {} variables ({})",
+                    inputs.len(),
+                    self.func.params.len(),
+                    self.input_names().join(", ")
+                )),
+                None,
+                &self.text,
+            ));
+        }
+        for (p, op) in self.func.params.iter().zip(inputs) {
+            if p.dtype != op.dtype() {
+                return Err(Error::new(
+                    ErrorKind::Internal(format!(
+                        "'{}' was prepared as {}, got {}",
+                        p.name,
+                        p.dtype,
+                        op.dtype()
+                    )),
+                    None,
+                    &self.text,
+                ));
+            }
+        }
+        let scalars: Vec<[u8; 8]> = inputs
+            .iter()
+            .map(|op| match op {
+                Operand::Scalar(s) => crate::scalar_bytes(*s),
+                _ => [0; 8],
+            })
+            .collect();
+        let bound: Vec<crate::Bound<'_>> = inputs
+            .iter()
+            .zip(&scalars)
+            .map(|(op, s)| crate::bind(op, s))
+            .collect();
+        let sources: Vec<Source<'_>> = bound
+            .iter()
+            .map(|b| Source {
+                shape: &b.shape,
+                strides: &b.strides,
+            })
+            .collect();
+        let plan = Plan::new(&sources).map_err(|i| {
+            Error::new(
+                ErrorKind::ShapeMismatch {
+                    left: Vec::new(),
+                    right: bound[i].shape.clone(),
+                },
+                None,
+                &self.text,
+            )
+        })?;
+        let kernel = self.kernel(&plan.layouts())?;
+        let compile_time = t0.elapsed();
+        let work = strategy::work_per_element(&self.func);
+        let max_threads = self.opts.threads.unwrap_or_else(crate::num_threads);
+        let threads = strategy::threads_for(plan.len, work, max_threads);
+        let tile = strategy::tile_for(
+            plan.len,
+            strategy::bytes_per_element(&self.func),
+            threads,
+            self.opts
+                .tile
+                .unwrap_or_else(crate::pool::tile_size_setting),
+        );
+        let mut result = alloc_result(self.func.result_dtype(), &plan.shape, &self.text)?;
+        let t_run = Instant::now();
+        {
+            let exec_inputs: Vec<Input<'_>> = bound
+                .iter()
+                .zip(&plan.strides)
+                .map(|(b, s)| Input {
+                    bytes: b.bytes,
+                    dtype: b.dtype,
+                    base: b.base,
+                    strides: s.clone(),
+                })
+                .collect();
+            let mut buf = data_target(result.data_mut());
+            let target: Target<'_> = buf.target();
+            exec::run(&kernel, &plan, &exec_inputs, target, threads, tile)?;
+        }
+        let run_time = t_run.elapsed();
+        cache::lock().add_run_time(run_time);
+        Ok((
+            result,
+            Trace {
+                engine: strategy::Engine::Fused,
+                cache_hit: true,
+                compile_time,
+                run_time,
+                threads,
+                tile,
+                elements: plan.len,
+            },
+        ))
+    }
+
+    /// Runs with the inputs taken by name from `vars`.
+    pub fn run_vars(&self, vars: &crate::Vars<'_>) -> Result<Array, Error> {
+        let ops: Vec<Operand<'_>> = self
+            .func
+            .params
+            .iter()
+            .map(|p| {
+                vars.get(&p.name).cloned().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::UnknownVariable {
+                            name: p.name.clone(),
+                        },
+                        None,
+                        &self.text,
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        self.run(&ops)
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Prepared>();
+    let _ = Scalar::Bool(true);
+}

@@ -1,0 +1,153 @@
+//! The one place where execution strategy is decided: fused kernel or
+//! multi-pass executor, one thread or the pool, and the tile size.
+//!
+//! Every decision is a function of numbers the caller can see (elements,
+//! operations, bytes, cache state), so the REPL and the benchmark can show
+//! why a call ran the way it did.
+
+use exprjit_ir::{Func, InstKind, ops::Exactness};
+
+/// Which executor runs an evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// One fused kernel for the whole expression.
+    Fused,
+    /// One pass per operation, with temporaries or reusing them.
+    MultiPass(crate::multipass::Mode),
+    /// The reference interpreter (slow; for tests and checks).
+    Interpreter,
+}
+
+/// What the caller asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// Let [`choose_engine`] decide.
+    #[default]
+    Auto,
+    Force(Engine),
+}
+
+/// Relative cost of one element of `func`: one unit per cheap operation,
+/// more for division-like and libm operations, plus the bytes it moves.
+pub fn work_per_element(func: &Func) -> usize {
+    let ops: usize = func
+        .insts
+        .iter()
+        .map(|i| match &i.kind {
+            InstKind::Apply(op, _) => match op.info().exactness {
+                Exactness::Libm => 20,
+                Exactness::Exact => match op.name() {
+                    "div" | "sqrt" | "floordiv" | "mod" | "fmod" => 4,
+                    _ => 1,
+                },
+            },
+            _ => 0,
+        })
+        .sum();
+    ops + bytes_per_element(func) / 4
+}
+
+/// Bytes read and written per result element by a fused kernel.
+pub fn bytes_per_element(func: &Func) -> usize {
+    func.params.iter().map(|p| p.dtype.size()).sum::<usize>() + func.result_dtype().size()
+}
+
+/// Below this many work units a compile does not pay for itself on the
+/// first call: the multi-pass executor (whose one-operation kernels are
+/// shared by all expressions) runs instead, until the expression is seen
+/// again.
+// PERF: a cold compile of a small kernel costs ~0.1-0.3 ms in release on
+// the dev VM; multi-pass runs at roughly 1 ns per work unit, so the break
+// even is near 2e5 units.
+pub const COMPILE_BREAK_EVEN: usize = 200_000;
+
+/// Chooses the executor for a call.
+pub fn choose_engine(
+    choice: EngineChoice,
+    elements: usize,
+    work_per_element: usize,
+    kernel_cached: bool,
+    sightings: u32,
+) -> Engine {
+    match choice {
+        EngineChoice::Force(e) => e,
+        EngineChoice::Auto => {
+            if kernel_cached
+                || sightings >= 2
+                || elements.saturating_mul(work_per_element) >= COMPILE_BREAK_EVEN
+            {
+                Engine::Fused
+            } else {
+                Engine::MultiPass(crate::multipass::Mode::InPlace)
+            }
+        }
+    }
+}
+
+/// Below this many work units the pool's wake-up and join (a few tens of
+/// microseconds on a 2-core VM) cost more than a second thread saves.
+// PERF: to be calibrated by the benchmark; rayon's round trip measured at
+// 5-20 us on the dev VM, one work unit ~0.3-1 ns.
+pub const PARALLEL_MIN_WORK: usize = 1 << 17;
+
+/// The thread count for a call of `elements` elements.
+pub fn threads_for(elements: usize, work_per_element: usize, max_threads: usize) -> usize {
+    let work = elements.saturating_mul(work_per_element.max(1));
+    if max_threads <= 1 || work < PARALLEL_MIN_WORK {
+        1
+    } else {
+        // At least PARALLEL_MIN_WORK / 2 units per thread.
+        (work / (PARALLEL_MIN_WORK / 2)).clamp(1, max_threads)
+    }
+}
+
+/// The tile size for a call: the setting if fixed, else from the caches,
+/// shrunk so that every thread gets several tiles.
+pub fn tile_for(
+    elements: usize,
+    bytes_per_element: usize,
+    threads: usize,
+    setting: usize,
+) -> usize {
+    if setting > 0 {
+        return setting;
+    }
+    let cache_tile = crate::pool::default_tile(bytes_per_element);
+    if threads <= 1 {
+        return cache_tile;
+    }
+    cache_tile.min(elements.div_ceil(threads * 4)).max(1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_work_stays_on_one_thread() {
+        assert_eq!(threads_for(10, 5, 8), 1);
+        assert_eq!(threads_for(10_000, 5, 8), 1);
+        assert_eq!(threads_for(10_000_000, 5, 2), 2);
+        assert_eq!(threads_for(10_000_000, 5, 1), 1);
+    }
+
+    #[test]
+    fn cached_kernels_always_run_fused() {
+        assert_eq!(
+            choose_engine(EngineChoice::Auto, 10, 3, true, 1),
+            Engine::Fused
+        );
+        assert_ne!(
+            choose_engine(EngineChoice::Auto, 10, 3, false, 1),
+            Engine::Fused
+        );
+        assert_eq!(
+            choose_engine(EngineChoice::Auto, 10, 3, false, 2),
+            Engine::Fused
+        );
+        assert_eq!(
+            choose_engine(EngineChoice::Auto, 10_000_000, 3, false, 1),
+            Engine::Fused
+        );
+    }
+}
