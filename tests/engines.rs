@@ -332,3 +332,23 @@ fn evaluate_into_and_in_place_match_out_of_place() {
             .join("\n")
     );
 }
+
+#[test]
+fn jit_equals_the_interpreter_bit_for_bit() {
+    // The tables allow libm functions a tolerance against their oracle; the
+    // JIT (in strict accuracy) and the interpreter must agree exactly.
+    let mut misses = Vec::new();
+    for (case, _, _) in value_cases() {
+        let reference = run_layout(&case, Layout::Contiguous, &opts(Engine::Interpreter, 1, 1));
+        let fused = run_layout(&case, Layout::Strided(2), &opts(Engine::Fused, 7, 1));
+        match (reference, fused) {
+            (Ok(r), Ok(f)) => {
+                if let Err(m) = tables::compare(&f, &r, 0) {
+                    misses.push(format!("{}: {m}", case.label()));
+                }
+            }
+            (r, f) => misses.push(format!("{}: {:?} vs {:?}", case.label(), r.err(), f.err())),
+        }
+    }
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
