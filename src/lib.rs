@@ -18,7 +18,7 @@ pub use exprjit_runtime::{
     Error, ErrorKind, IntoOperand, KernelStats, Layout, Mode, Operand, Options, Prepared, Scalar,
     Trace, Vars, View, ViewError, detect_number_of_cores, evaluate, evaluate_in_place,
     evaluate_in_place_with, evaluate_into, evaluate_into_with, evaluate_with, num_threads,
-    set_num_threads, set_pinning, set_tile_size,
+    set_num_threads, set_pinning, set_streaming_threshold, set_tile_size,
 };
 
 #[cfg(feature = "ndarray")]

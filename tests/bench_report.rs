@@ -26,7 +26,7 @@ fn tiny_run() -> Vec<Record> {
                 ..Default::default()
             };
             let t = Instant::now();
-            let (r, _) = exprjit::evaluate_with("a*b+c", &vars, &opts).unwrap();
+            let (r, _) = exprjit::evaluate_with("a*b+c", &vars, &opts).expect("evaluates");
             let s = t.elapsed().as_secs_f64();
             assert_eq!(r.get(n - 1), exprjit::Scalar::F64(2.0));
             records.push(Record {

@@ -48,7 +48,9 @@ enum Piece<'a> {
 }
 
 /// Runs `kernel` over all of `plan` with `threads` threads and tiles of
-/// `tile` elements.
+/// `tile` elements. Outputs much larger than the last-level cache are
+/// written through an L1-sized scratch buffer and streamed out with
+/// non-temporal stores (see [`stream`]).
 pub(crate) fn run(
     kernel: &Kernel,
     plan: &Plan,
@@ -57,6 +59,8 @@ pub(crate) fn run(
     threads: usize,
     tile: usize,
 ) -> Result<(), Error> {
+    let streaming = matches!(target, Target::Bytes(_))
+        && plan.len.saturating_mul(kernel.result_dtype().size()) >= stream::threshold_bytes();
     let size = kernel.result_dtype().size();
     if target.len_bytes() != plan.len * size {
         return Err(internal(format!(
@@ -81,18 +85,20 @@ pub(crate) fn run(
     };
     if threads <= 1 || ntiles == 1 {
         for (t, piece) in pieces.into_iter().enumerate() {
-            run_tile(kernel, plan, inputs, t * tile, piece)?;
+            run_tile(kernel, plan, inputs, t * tile, piece, streaming)?;
         }
+        stream::fence();
         return Ok(());
     }
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     crate::pool::pool(threads).install(|| {
         pieces.into_par_iter().enumerate().for_each(|(t, piece)| {
-            if let Err(e) = run_tile(kernel, plan, inputs, t * tile, piece)
+            if let Err(e) = run_tile(kernel, plan, inputs, t * tile, piece, streaming)
                 && let Ok(mut slot) = first_error.lock()
             {
                 slot.get_or_insert(e);
             }
+            stream::fence();
         });
     });
     match first_error.into_inner() {
@@ -108,6 +114,7 @@ fn run_tile(
     inputs: &[Input<'_>],
     start: usize,
     mut piece: Piece<'_>,
+    streaming: bool,
 ) -> Result<(), Error> {
     let size = kernel.result_dtype().size();
     let count = match &piece {
@@ -118,14 +125,17 @@ fn run_tile(
     let mut result = Ok(());
     debug_assert!(inputs.iter().all(|i| i.strides.len() == nd));
     let mut operands: Vec<KOperand<'_>> = Vec::with_capacity(inputs.len());
+    let mut offsets: Vec<usize> = Vec::with_capacity(inputs.len());
     plan.segments(start, start + count, |index, pos, n| {
         if result.is_err() {
             return;
         }
         operands.clear();
+        offsets.clear();
         for (k, input) in inputs.iter().enumerate() {
             let in_place = matches!(piece, Piece::InPlace(i, _) if i == k);
             if in_place {
+                offsets.push(0);
                 operands.push(KOperand::in_place(input.dtype));
                 continue;
             }
@@ -134,6 +144,7 @@ fn run_tile(
                 result = Err(internal(format!("negative offset {abs} for input {k}")));
                 return;
             };
+            offsets.push(abs);
             operands.push(KOperand::new(
                 input.bytes,
                 input.dtype,
@@ -142,6 +153,33 @@ fn run_tile(
             ));
         }
         let lo = pos - start;
+        if streaming && let Piece::Bytes(b) = &mut piece {
+            // Through the scratch buffer, one L1-sized chunk at a time.
+            let dst = &mut b[lo * size..(lo + n) * size];
+            let chunk = stream::SCRATCH_BYTES / size;
+            let mut done = 0;
+            while done < n && result.is_ok() {
+                let m = chunk.min(n - done);
+                let shifted: Vec<KOperand<'_>> = inputs
+                    .iter()
+                    .zip(&offsets)
+                    .map(|(input, &abs)| {
+                        let stride = input.strides[nd - 1];
+                        let at = abs as isize + done as isize * stride;
+                        KOperand::new(input.bytes, input.dtype, at.max(0) as usize, stride)
+                    })
+                    .collect();
+                stream::with_scratch(|scratch| {
+                    let tmp = &mut scratch[..m * size];
+                    match kernel.run(&shifted, KOutput::Separate(tmp)) {
+                        Ok(()) => stream::copy_nt(tmp, &mut dst[done * size..(done + m) * size]),
+                        Err(e) => result = Err(internal(e.to_string())),
+                    }
+                });
+                done += m;
+            }
+            return;
+        }
         let out = match &mut piece {
             Piece::Bytes(b) => KOutput::Separate(&mut b[lo * size..(lo + n) * size]),
             Piece::Bools(b) => KOutput::Bools(&mut b[lo..lo + n]),
@@ -159,4 +197,102 @@ fn run_tile(
 
 pub(crate) fn internal(msg: String) -> Error {
     Error::new(ErrorKind::Internal(msg), None, "")
+}
+
+/// Non-temporal ("streaming") stores for outputs larger than the caches.
+///
+/// An ordinary store first reads the output's cache line from memory
+/// (write-allocate), so `o = a*b+c` moves 40 bytes per element instead of
+/// 32. Cranelift has no non-temporal store, so the kernel writes an L1-sized
+/// scratch buffer and [`copy_nt`] streams it to the output.
+pub(crate) mod stream {
+    use std::cell::RefCell;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The scratch buffer: a third of a typical 48 KiB L1 data cache.
+    pub(crate) const SCRATCH_BYTES: usize = 16 * 1024;
+
+    thread_local! {
+        static SCRATCH: RefCell<Vec<u64>> = RefCell::new(vec![0; SCRATCH_BYTES / 8]);
+    }
+
+    static OVERRIDE: AtomicUsize = AtomicUsize::new(0);
+
+    /// Sets the streaming threshold in bytes (0: back to automatic).
+    pub(crate) fn set_threshold(bytes: usize) {
+        OVERRIDE.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Outputs of at least this many bytes are streamed: twice the
+    /// last-level cache (sysfs), or 64 MiB when it is unknown.
+    pub(crate) fn threshold_bytes() -> usize {
+        match OVERRIDE.load(Ordering::Relaxed) {
+            0 => {}
+            n => return n,
+        }
+        static T: OnceLock<usize> = OnceLock::new();
+        *T.get_or_init(|| {
+            let l3 = std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cache/index3/size")
+                .ok()
+                .and_then(|s| {
+                    let s = s.trim();
+                    s.strip_suffix('K')
+                        .and_then(|k| k.parse::<usize>().ok())
+                        .map(|k| k * 1024)
+                        .or_else(|| {
+                            s.strip_suffix('M')
+                                .and_then(|m| m.parse::<usize>().ok())
+                                .map(|m| m << 20)
+                        })
+                });
+            l3.map_or(64 << 20, |b| 2 * b)
+        })
+    }
+
+    /// Calls `f` with this thread's scratch buffer as bytes.
+    pub(crate) fn with_scratch(f: impl FnOnce(&mut [u8])) {
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            f(bytemuck::cast_slice_mut(&mut s[..]));
+        });
+    }
+
+    /// Copies `src` to `dst` (same length) with non-temporal stores where
+    /// the target has them.
+    pub(crate) fn copy_nt(src: &[u8], dst: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
+            let n = src.len().min(dst.len());
+            let head = dst.as_ptr().align_offset(16).min(n);
+            dst[..head].copy_from_slice(&src[..head]);
+            let mut i = head;
+            while i + 16 <= n {
+                // SAFETY: i + 16 <= n keeps the 16 bytes in bounds of both
+                // slices; `dst[i..]` is 16-byte aligned (the head was copied
+                // up to the alignment and i advances by 16), as
+                // `_mm_stream_si128` requires; the load is unaligned; SSE2
+                // is part of the x86_64 baseline.
+                unsafe {
+                    let v = _mm_loadu_si128(src.as_ptr().add(i).cast::<__m128i>());
+                    _mm_stream_si128(dst.as_mut_ptr().add(i).cast::<__m128i>(), v);
+                }
+                i += 16;
+            }
+            dst[i..n].copy_from_slice(&src[i..n]);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        dst.copy_from_slice(src);
+    }
+
+    /// Orders this thread's streaming stores before what follows (the
+    /// caller reading the result, or another thread joining).
+    pub(crate) fn fence() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a store fence has no preconditions.
+        unsafe {
+            std::arch::x86_64::_mm_sfence()
+        };
+    }
 }

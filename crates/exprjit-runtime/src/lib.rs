@@ -29,11 +29,19 @@ pub use pool::{detect_number_of_cores, num_threads, set_num_threads, set_pinning
 pub use prepared::Prepared;
 pub use strategy::{Engine, EngineChoice};
 
-use cache::{FuncKey, KernelKey};
+/// Sets the output size in bytes from which results are written with
+/// non-temporal stores (0: automatic, twice the last-level cache). For
+/// tests and experiments.
+#[doc(hidden)]
+pub fn set_streaming_threshold(bytes: usize) {
+    exec::stream::set_threshold(bytes);
+}
+
 use exec::{Input, Target};
 use exprjit_codegen::Kernel;
 use exprjit_ir::{Func, InstKind, Op, Value};
 use exprjit_syntax::{Expr, ExprKind};
+use smallvec::SmallVec;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -195,6 +203,7 @@ impl<'o> OutBuf<'o> {
 
 /// Where the result goes.
 pub(crate) enum Out<'o> {
+    /// A new array, stored in the slot.
     New(&'o mut Option<Array>),
     Slice(DType, OutBuf<'o>),
     InPlace(&'o str, DType, OutBuf<'o>),
@@ -244,34 +253,28 @@ fn identifiers(expr: &Expr, out: &mut Vec<Box<str>>) {
     }
 }
 
-/// Looks up (or parses and checks) the typed function of `text` for the
-/// dtypes `env` gives. Returns it with how often it has been asked for.
-pub(crate) fn checked_func(
+/// The typed function of `text` for the dtypes `env` gives, from the cache
+/// or parsed and checked now, with how often it has been asked for and the
+/// cached kernel of the variant `variant` picks for it (if any).
+pub(crate) fn resolve(
     text: &str,
     env: &dyn exprjit_ir::Env,
-) -> Result<(FuncKey, Arc<Func>, u32), Error> {
-    let idents = cache::lock().identifiers(text);
-    let idents = match idents {
-        Some(i) => i,
-        None => {
-            let ast = exprjit_syntax::parse(text)?;
-            let mut names = Vec::new();
-            identifiers(&ast, &mut names);
-            let names: Arc<[Box<str>]> = names.into();
-            cache::lock().insert_identifiers(text, names.clone());
-            names
-        }
-    };
-    let key = FuncKey {
-        text: text.into(),
-        signature: idents.iter().map(|n| env.dtype_of(n)).collect(),
-    };
-    if let Some((func, seen)) = cache::lock().func(&key) {
-        return Ok((key, func, seen));
+    variant: &dyn Fn(&Func) -> Option<cache::Variant>,
+) -> Result<cache::Found, Error> {
+    if let Some(found) = cache::lock().find(text, env, variant) {
+        return Ok(found);
     }
-    let func = Arc::new(exprjit_ir::compile(text, env)?);
-    cache::lock().insert_func(key.clone(), func.clone());
-    Ok((key, func, 1))
+    let ast = exprjit_syntax::parse(text)?;
+    let mut names = Vec::new();
+    identifiers(&ast, &mut names);
+    let func = exprjit_ir::check(&ast, text, env)?;
+    let func = Arc::new(exprjit_ir::passes::simplify(&func));
+    cache::lock().insert_func(text, names.into(), env, func.clone());
+    Ok(cache::Found {
+        func,
+        sightings: 1,
+        kernel: None,
+    })
 }
 
 /// `func` with its result converted to `to` (for `out` buffers of another
@@ -395,25 +398,74 @@ fn data_target(d: &mut Data) -> OutBuf<'_> {
     }
 }
 
-/// The fused kernel for `key`, from the cache or compiled now; the bool
-/// says whether it came from the cache.
-pub(crate) fn fused_kernel(
-    key: KernelKey,
-    func: &Func,
+/// The fused kernel for `variant`, from the cache or compiled now; the
+/// bool says whether it came from the cache.
+fn fused_kernel(
     text: &str,
+    env: &dyn exprjit_ir::Env,
+    variant: cache::Variant,
+    func: &Func,
 ) -> Result<(Arc<Kernel>, bool), Error> {
-    if let Some(k) = cache::lock().kernel(&key) {
+    if let Some(k) = cache::lock().kernel(text, env, &variant) {
         return Ok((k, true));
     }
     let kernel = Kernel::compile(
         func,
-        &key.layouts,
-        &exprjit_codegen::Options { fma: key.fma },
+        &variant.layouts,
+        &exprjit_codegen::Options { fma: variant.fma },
     )
     .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, text))?;
     let kernel = Arc::new(kernel);
-    cache::lock().insert_kernel(key, kernel.clone());
+    cache::lock().insert_kernel(text, env, variant, kernel.clone());
     Ok((kernel, false))
+}
+
+/// For calls whose operands are all 1-d contiguous of one length `n` or
+/// 0-d, the kernel variant and `n`: such calls need no plan, and run as a
+/// single kernel call when they are small.
+fn simple_variant(
+    func: &Func,
+    vars: &Vars<'_>,
+    target: Option<(&str, DType)>,
+    out_dtype: Option<DType>,
+    fma: bool,
+) -> Option<(cache::Variant, usize)> {
+    let mut n: Option<usize> = None;
+    let mut layouts = Vec::with_capacity(func.params.len());
+    for p in &func.params {
+        let len = match target {
+            Some((name, _)) if name == p.name => Some(None),
+            _ => match vars.get(&p.name)? {
+                Operand::Scalar(_) => None,
+                Operand::View(v) => match (v.shape(), v.strides()) {
+                    ([], _) => None,
+                    ([len], [1]) => Some(Some(*len)),
+                    _ => return None,
+                },
+                Operand::Array(a) => match a.shape() {
+                    [] => None,
+                    [len] => Some(Some(*len)),
+                    _ => return None,
+                },
+            },
+        };
+        match len {
+            // The in-place target: its length is checked against the
+            // result's later; it is read where it is written.
+            Some(None) => layouts.push(Layout::Contiguous),
+            Some(Some(len)) => {
+                if n.is_some_and(|m| m != len) || len <= 1 {
+                    return None;
+                }
+                n = Some(len);
+                layouts.push(Layout::Contiguous);
+            }
+            None => layouts.push(Layout::Broadcast),
+        }
+    }
+    let n = n?;
+    let out = out_dtype.unwrap_or_else(|| func.result_dtype());
+    Some((cache::Variant { layouts, out, fma }, n))
 }
 
 fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<Trace, Error> {
@@ -423,7 +475,33 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
         _ => None,
     };
     let env = Env { vars, target };
-    let (fkey, func, sightings) = checked_func(text, &env)?;
+    let out_dtype_asked = match &out {
+        Out::New(_) => None,
+        Out::Slice(d, _) | Out::InPlace(_, d, _) => Some(*d),
+    };
+    let simple =
+        |f: &Func| simple_variant(f, vars, target, out_dtype_asked, opts.fma).map(|(v, _)| v);
+    let found = resolve(text, &env, &simple)?;
+    let (func, sightings) = (found.func, found.sightings);
+
+    // Warm, small, all-contiguous calls: one kernel call, no plan.
+    if let Some(kernel) = &found.kernel
+        && matches!(
+            opts.engine,
+            EngineChoice::Auto | EngineChoice::Force(Engine::Fused)
+        )
+        && opts.tile.is_none()
+        && pool::tile_size_setting() == 0
+        && !opts.exact_threads
+        && let Some((_, n)) = simple_variant(&func, vars, target, out_dtype_asked, opts.fma)
+        && strategy::threads_for(
+            n,
+            strategy::work_per_element(&func),
+            opts.threads.unwrap_or_else(num_threads),
+        ) == 1
+    {
+        return run_simple(kernel, &func, vars, target, n, out, t0, text);
+    }
 
     // Bind the parameters.
     let scalars: Vec<[u8; 8]> = func
@@ -560,14 +638,14 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
         threads,
         tile_setting,
     );
-    let kkey = KernelKey {
-        func: fkey,
+    let variant = cache::Variant {
         layouts,
         out: out_dtype,
         fma: opts.fma,
     };
-    let cached = cache::lock().has_kernel(&kkey);
-    let engine = strategy::choose_engine(opts.engine, plan.len, work, cached, sightings);
+    let cached = cache::lock().has_kernel(text, &env, &variant);
+    let ops = strategy::ops_per_element(&func_out);
+    let engine = strategy::choose_engine(opts.engine, plan.len, ops, cached, sightings);
 
     let mut new_array = match &out {
         Out::New(_) => Some(alloc_result(out_dtype, &plan.shape, text)?),
@@ -586,7 +664,7 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
         };
         match engine {
             Engine::Fused => {
-                let (kernel, hit) = fused_kernel(kkey, &func_out, text)?;
+                let (kernel, hit) = fused_kernel(text, &env, variant, &func_out)?;
                 cache_hit = hit;
                 compile_time = t0.elapsed();
                 t_run = Instant::now();
@@ -627,7 +705,7 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
     }
     let run_time = t_run.elapsed();
     if engine == Engine::Fused {
-        cache::lock().add_run_time(run_time);
+        cache::add_run_time(run_time);
     }
     if let (Out::New(slot), Some(a)) = (&mut out, new_array) {
         **slot = Some(a);
@@ -640,6 +718,140 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
         threads,
         tile,
         elements: plan.len,
+    })
+}
+
+/// Runs a cached kernel once over `n` elements whose operands are all 1-d
+/// contiguous or 0-d (see [`simple_variant`]): the warm path for small
+/// calls, with no plan, tiles or pool.
+#[allow(clippy::too_many_arguments)]
+fn run_simple(
+    kernel: &Kernel,
+    func: &Func,
+    vars: &Vars<'_>,
+    target: Option<(&str, DType)>,
+    n: usize,
+    out: Out<'_>,
+    t0: Instant,
+    text: &str,
+) -> Result<Trace, Error> {
+    let mut inputs: SmallVec<[Option<&Operand<'_>>; 8]> =
+        SmallVec::with_capacity(func.params.len());
+    for p in &func.params {
+        match target {
+            Some((name, _)) if name == p.name => inputs.push(None),
+            _ => match vars.get(&p.name) {
+                Some(op) => inputs.push(Some(op)),
+                None => return Err(exec::internal(format!("'{}' is unbound", p.name))),
+            },
+        }
+    }
+    call_simple(kernel, &inputs, n, out, Some(t0), text)
+}
+
+/// One kernel call over `n` elements: `inputs[k]` is 1-d contiguous of
+/// length `n`, 0-d, or `None` for the in-place target.
+///
+/// With `t0`, the call is timed (into the trace and the cache statistics);
+/// without, it reads no clock.
+pub(crate) fn call_simple(
+    kernel: &Kernel,
+    inputs: &[Option<&Operand<'_>>],
+    n: usize,
+    mut out: Out<'_>,
+    t0: Option<Instant>,
+    text: &str,
+) -> Result<Trace, Error> {
+    use exprjit_codegen::{Operand as KOperand, Output as KOutput};
+    let mut scalars: SmallVec<[[u8; 8]; 8]> = SmallVec::with_capacity(inputs.len());
+    for op in inputs {
+        scalars.push(match op {
+            Some(Operand::Scalar(s)) => scalar_bytes(*s),
+            _ => [0; 8],
+        });
+    }
+    let mut in_place = None;
+    let mut ops: SmallVec<[KOperand<'_>; 8]> = SmallVec::with_capacity(inputs.len());
+    for (k, op) in inputs.iter().enumerate() {
+        let op = match op {
+            None => {
+                in_place = Some(k);
+                KOperand::in_place(kernel.params()[k])
+            }
+            Some(Operand::Scalar(s)) => {
+                KOperand::new(&scalars[k][..s.dtype().size()], s.dtype(), 0, 0)
+            }
+            Some(Operand::View(v)) => {
+                let stride = if v.shape().is_empty() { 0 } else { 1 };
+                KOperand::new(v.elements().bytes(), v.dtype(), v.offset(), stride)
+            }
+            Some(Operand::Array(a)) => {
+                let stride = if a.shape().is_empty() { 0 } else { 1 };
+                KOperand::new(data_bytes(a.data()), a.dtype(), 0, stride)
+            }
+        };
+        ops.push(op);
+    }
+    let out_dtype = kernel.result_dtype();
+    let mut new_array = match &out {
+        Out::New(_) => Some(alloc_result(out_dtype, &[n], text)?),
+        Out::Slice(d, b) | Out::InPlace(_, d, b) => {
+            let found = b.len_bytes() / d.size();
+            if found != n {
+                return Err(Error::new(
+                    ErrorKind::OutputShape {
+                        expected: vec![n],
+                        found: vec![found],
+                    },
+                    None,
+                    text,
+                ));
+            }
+            None
+        }
+    };
+    let t_run = t0.map(|_| Instant::now());
+    {
+        let mut new_buf = new_array.as_mut().map(|a| data_target(a.data_mut()));
+        let mut buf: OutBuf<'_> = match (&mut out, &mut new_buf) {
+            (Out::Slice(_, b) | Out::InPlace(_, _, b), _) => b.reborrow(),
+            (Out::New(_), Some(b)) => b.reborrow(),
+            (Out::New(_), None) => return Err(exec::internal("no result buffer".into())),
+        };
+        let output = match (&mut buf, in_place) {
+            (OutBuf::Bytes(b), Some(k)) => KOutput::InPlace {
+                input: k,
+                buffer: b,
+            },
+            (OutBuf::Bytes(b), None) => KOutput::Separate(b),
+            (OutBuf::Bools(b), None) => KOutput::Bools(b),
+            (OutBuf::Bools(_), Some(_)) => {
+                return Err(exec::internal("in-place evaluation into bools".into()));
+            }
+        };
+        kernel
+            .run(&ops, output)
+            .map_err(|e| exec::internal(e.to_string()))?;
+    }
+    let (compile_time, run_time) = match (t0, t_run) {
+        (Some(t0), Some(t_run)) => {
+            let run_time = t_run.elapsed();
+            cache::add_run_time(run_time);
+            (t_run - t0, run_time)
+        }
+        _ => (Duration::ZERO, Duration::ZERO),
+    };
+    if let (Out::New(slot), Some(a)) = (&mut out, new_array) {
+        **slot = Some(a);
+    }
+    Ok(Trace {
+        engine: Engine::Fused,
+        cache_hit: true,
+        compile_time,
+        run_time,
+        threads: 1,
+        tile: n,
+        elements: n,
     })
 }
 

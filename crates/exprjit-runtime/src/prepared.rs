@@ -10,6 +10,7 @@ use crate::{
 };
 use exprjit_codegen::{Kernel, Layout};
 use exprjit_ir::Func;
+use smallvec::SmallVec;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -19,6 +20,11 @@ pub struct Prepared {
     text: String,
     func: Arc<Func>,
     kernels: Mutex<Vec<(Vec<Layout>, Arc<Kernel>)>>,
+    /// The kernel for all inputs contiguous, kept apart so the common call
+    /// takes no lock.
+    contiguous: Arc<Kernel>,
+    /// Work units per element (see [`strategy::work_per_element`]).
+    work: usize,
     opts: Options,
 }
 
@@ -36,15 +42,19 @@ impl Prepared {
         opts: Options,
     ) -> Result<Prepared, Error> {
         let func = Arc::new(exprjit_ir::compile(expr, signature)?);
-        let p = Prepared {
+        let layouts = vec![Layout::Contiguous; func.params.len()];
+        let contiguous =
+            Kernel::compile(&func, &layouts, &exprjit_codegen::Options { fma: opts.fma })
+                .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, expr))?;
+        let contiguous = Arc::new(contiguous);
+        Ok(Prepared {
             text: expr.to_string(),
+            work: strategy::work_per_element(&func),
             func,
-            kernels: Mutex::new(Vec::new()),
+            kernels: Mutex::new(vec![(layouts, contiguous.clone())]),
+            contiguous,
             opts,
-        };
-        let contiguous = vec![Layout::Contiguous; p.func.params.len()];
-        p.kernel(&contiguous)?;
-        Ok(p)
+        })
     }
 
     /// The variables the expression reads, in the order `run` takes them.
@@ -81,12 +91,17 @@ impl Prepared {
     }
 
     /// Runs on `inputs`, one per [`Prepared::input_names`], in that order.
+    /// Prepared runs bypass the cache and its statistics.
     pub fn run(&self, inputs: &[Operand<'_>]) -> Result<Array, Error> {
-        self.run_traced(inputs).map(|(a, _)| a)
+        self.run_impl(inputs, false).map(|(a, _)| a)
     }
 
     /// [`Prepared::run`], also returning what ran.
     pub fn run_traced(&self, inputs: &[Operand<'_>]) -> Result<(Array, Trace), Error> {
+        self.run_impl(inputs, true)
+    }
+
+    fn run_impl(&self, inputs: &[Operand<'_>], timed: bool) -> Result<(Array, Trace), Error> {
         let t0 = Instant::now();
         if inputs.len() != self.func.params.len() {
             return Err(Error::new(
@@ -112,6 +127,27 @@ impl Prepared {
                     None,
                     &self.text,
                 ));
+            }
+        }
+        if let Some((layouts, n)) = simple_layouts(inputs) {
+            let max_threads = self.opts.threads.unwrap_or_else(crate::num_threads);
+            if strategy::threads_for(n, self.work, max_threads) == 1 && self.opts.tile.is_none() {
+                let other;
+                let kernel = if layouts.iter().all(|l| *l == Layout::Contiguous) {
+                    &self.contiguous
+                } else {
+                    other = self.kernel(&layouts)?;
+                    &other
+                };
+                let ins: SmallVec<[Option<&Operand<'_>>; 8]> = inputs.iter().map(Some).collect();
+                let mut result = None;
+                let t0 = timed.then_some(t0);
+                let out = crate::Out::New(&mut result);
+                let trace = crate::call_simple(kernel, &ins, n, out, t0, &self.text)?;
+                return match result {
+                    Some(r) => Ok((r, trace)),
+                    None => Err(exec::internal("no result".into())),
+                };
             }
         }
         let scalars: Vec<[u8; 8]> = inputs
@@ -174,7 +210,7 @@ impl Prepared {
             exec::run(&kernel, &plan, &exec_inputs, target, threads, tile)?;
         }
         let run_time = t_run.elapsed();
-        cache::lock().add_run_time(run_time);
+        cache::add_run_time(run_time);
         Ok((
             result,
             Trace {
@@ -209,6 +245,39 @@ impl Prepared {
             .collect::<Result<_, _>>()?;
         self.run(&ops)
     }
+}
+
+/// The kernel layouts and length of a call whose inputs are all 1-d
+/// contiguous of one length (> 1) or 0-d.
+fn simple_layouts(inputs: &[Operand<'_>]) -> Option<(SmallVec<[Layout; 8]>, usize)> {
+    let mut n = None;
+    let mut layouts = SmallVec::new();
+    for op in inputs {
+        let len = match op {
+            Operand::Scalar(_) => None,
+            Operand::View(v) => match (v.shape(), v.strides()) {
+                ([], _) => None,
+                ([len], [1]) => Some(*len),
+                _ => return None,
+            },
+            Operand::Array(a) => match a.shape() {
+                [] => None,
+                [len] => Some(*len),
+                _ => return None,
+            },
+        };
+        match len {
+            Some(len) => {
+                if len <= 1 || n.is_some_and(|m| m != len) {
+                    return None;
+                }
+                n = Some(len);
+                layouts.push(Layout::Contiguous);
+            }
+            None => layouts.push(Layout::Broadcast),
+        }
+    }
+    Some((layouts, n?))
 }
 
 #[allow(dead_code)]

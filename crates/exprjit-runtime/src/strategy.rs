@@ -27,11 +27,16 @@ pub enum EngineChoice {
     Force(Engine),
 }
 
-/// Relative cost of one element of `func`: one unit per cheap operation,
-/// more for division-like and libm operations, plus the bytes it moves.
+/// Relative cost of one element of `func`: [`ops_per_element`] plus a unit
+/// per 4 bytes it moves.
 pub fn work_per_element(func: &Func) -> usize {
-    let ops: usize = func
-        .insts
+    ops_per_element(func) + bytes_per_element(func) / 4
+}
+
+/// Compute cost of one element of `func`: one unit per cheap operation,
+/// more for division-like and libm operations.
+pub fn ops_per_element(func: &Func) -> usize {
+    func.insts
         .iter()
         .map(|i| match &i.kind {
             InstKind::Apply(op, _) => match op.info().exactness {
@@ -43,8 +48,7 @@ pub fn work_per_element(func: &Func) -> usize {
             },
             _ => 0,
         })
-        .sum();
-    ops + bytes_per_element(func) / 4
+        .sum()
 }
 
 /// Bytes read and written per result element by a fused kernel.
@@ -52,20 +56,22 @@ pub fn bytes_per_element(func: &Func) -> usize {
     func.params.iter().map(|p| p.dtype.size()).sum::<usize>() + func.result_dtype().size()
 }
 
-/// Below this many work units a compile does not pay for itself on the
-/// first call: the multi-pass executor (whose one-operation kernels are
-/// shared by all expressions) runs instead, until the expression is seen
-/// again.
-// PERF: a cold compile of a small kernel costs ~0.1-0.3 ms in release on
-// the dev VM; multi-pass runs at roughly 1 ns per work unit, so the break
-// even is near 2e5 units.
-pub const COMPILE_BREAK_EVEN: usize = 200_000;
+/// Below this many operation-elements (elements x [`ops_per_element`]) a
+/// compile does not pay for itself on the first call: the multi-pass
+/// executor (whose one-operation kernels are shared by all expressions)
+/// runs instead, until the expression is seen again.
+// PERF: measured with the benchmark's compile-cost table on the dev VM
+// (AMD EPYC, 2 vCPUs), release: a cold compile of `a*b+c` costs ~130 us
+// (parse + check + Cranelift); fusion saves ~0.3 ns per operation-element
+// over multi-pass (a*b+c at 1e5: 62 us multi-pass, 33 us fused), so one
+// call breaks even near 5e5 operation-elements.
+pub const COMPILE_BREAK_EVEN: usize = 500_000;
 
 /// Chooses the executor for a call.
 pub fn choose_engine(
     choice: EngineChoice,
     elements: usize,
-    work_per_element: usize,
+    ops_per_element: usize,
     kernel_cached: bool,
     sightings: u32,
 ) -> Engine {
@@ -74,7 +80,7 @@ pub fn choose_engine(
         EngineChoice::Auto => {
             if kernel_cached
                 || sightings >= 2
-                || elements.saturating_mul(work_per_element) >= COMPILE_BREAK_EVEN
+                || elements.saturating_mul(ops_per_element) >= COMPILE_BREAK_EVEN
             {
                 Engine::Fused
             } else {
