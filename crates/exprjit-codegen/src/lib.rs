@@ -63,12 +63,10 @@ mod kernel;
 pub mod lower;
 mod operand;
 mod symbols;
-mod vmath;
 
 pub use error::{Error, ErrorKind};
 pub use kernel::Kernel;
-pub use lower::{Lowering, lowering, lowering_for};
-pub use vmath::{MAX_INT_POW, without_fma};
+pub use lower::{Lowering, lowering};
 pub use operand::{Layout, Operand, Output, as_bytes, as_bytes_mut};
 
 /// Code generation options.
@@ -76,29 +74,8 @@ pub use operand::{Layout, Operand, Output, as_bytes, as_bytes_mut};
 pub struct Options {
     /// Contract `x * y + z` into one fused multiply-add where the product has
     /// no other use and the host has FMA. Changes results (one rounding
-    /// instead of two), so off by default. (The math routines of
-    /// [`Accuracy::Fast`] use FMA internally wherever the host has it,
-    /// whatever this says.)
+    /// instead of two), so off by default.
     pub fma: bool,
-    /// How the libm functions and float `**` are computed.
-    pub accuracy: Accuracy,
-}
-
-/// How the transcendental functions (`exp`, `log`, `sin`, ..., `hypot`,
-/// `arctan2`) and float `**` are computed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Accuracy {
-    /// Inline vector code (see `vmath`'s section below): within 2 ULP of
-    /// the correctly rounded result (measured maxima in `ACCURACY.md`),
-    /// special values exact. `x ** k` with a constant integer `|k| <=`
-    /// [`MAX_INT_POW`] is repeated multiplication and may differ from
-    /// `powf` by that bound too.
-    #[default]
-    Fast,
-    /// One call per element to the operator table's scalar function (Rust
-    /// `std`, i.e. the platform libm): bit-identical to the reference
-    /// interpreter.
-    Strict,
 }
 
 #[cfg(test)]
