@@ -17,8 +17,8 @@
 //! // a * b
 //! let func = Func {
 //!     params: vec![
-//!         Param { name: "a".into(), dtype: DType::F64 },
-//!         Param { name: "b".into(), dtype: DType::F64 },
+//!         Param { name: "a".into(), dtype: DType::F64, rolls: Vec::new() },
+//!         Param { name: "b".into(), dtype: DType::F64, rolls: Vec::new() },
 //!     ],
 //!     insts: vec![
 //!         Inst { kind: InstKind::Param(0), dtype: DType::F64, span },

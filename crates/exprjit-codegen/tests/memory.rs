@@ -26,6 +26,7 @@ fn mul_add() -> Func {
             .map(|n| Param {
                 name: n.into(),
                 dtype: DType::F64,
+                rolls: Vec::new(),
             })
             .to_vec(),
         insts: vec![

@@ -137,6 +137,7 @@ fn mul_add() -> Func {
             .map(|n| Param {
                 name: n.into(),
                 dtype: DType::F64,
+                rolls: Vec::new(),
             })
             .to_vec(),
         insts: vec![
@@ -334,6 +335,7 @@ fn results_that_are_a_parameter_or_a_constant() {
         params: vec![Param {
             name: "a".into(),
             dtype: DType::Bool,
+            rolls: Vec::new(),
         }],
         insts: vec![Inst {
             kind: InstKind::Param(0),

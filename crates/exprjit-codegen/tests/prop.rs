@@ -72,6 +72,7 @@ fn to_func(e: &Expr) -> Func {
                         f.params.push(Param {
                             name: format!("{}{s}", dt.short_name()),
                             dtype: *dt,
+                            rolls: Vec::new(),
                         });
                         slots.len() - 1
                     }

@@ -8,13 +8,13 @@
 
 use crate::dtype::{DType, Kind, Scalar};
 use crate::error::{Error, ErrorKind};
-use crate::func::{Func, Inst, InstKind, Param, Value};
+use crate::func::{Func, Inst, InstKind, Param, Roll, Value};
 use crate::ops::{Op, Promote};
 use exprjit_syntax::{Expr, ExprKind, Span, UnaryOp};
 use std::collections::HashMap;
 
 /// Functions the checker rewrites into table operations.
-pub(crate) const EXTRA_FUNCTIONS: [&str; 1] = ["clip"];
+pub(crate) const EXTRA_FUNCTIONS: [&str; 2] = ["clip", "roll"];
 
 /// The named constants; a variable of the same name shadows them.
 const CONSTANTS: [(&str, f64); 4] = [
@@ -94,6 +94,7 @@ pub fn check(expr: &Expr, text: &str, env: &(impl Env + ?Sized)) -> Result<Func,
         names: &|| env.names(),
         params: Vec::new(),
         param_values: HashMap::new(),
+        rolls: Vec::new(),
         insts: Vec::new(),
     };
     let top = cx.expr(expr)?;
@@ -110,7 +111,10 @@ struct Checker<'a> {
     env: &'a dyn Fn(&str) -> Option<DType>,
     names: &'a dyn Fn() -> Vec<String>,
     params: Vec<Param>,
-    param_values: HashMap<String, Value>,
+    /// Parameters by variable and rolls.
+    param_values: HashMap<(String, Vec<Roll>), Value>,
+    /// The rolls around the sub-expression being checked, outermost first.
+    rolls: Vec<Roll>,
     insts: Vec<Inst>,
 }
 
@@ -165,6 +169,7 @@ impl Checker<'_> {
                     e.span,
                 )
             }
+            ExprKind::Call { name, args, .. } if name == "roll" => self.roll(e, args),
             ExprKind::Call {
                 name,
                 name_span,
@@ -216,7 +221,8 @@ impl Checker<'_> {
     }
 
     fn name(&mut self, name: &str, span: Span) -> Result<Typed, Error> {
-        if let Some(&v) = self.param_values.get(name) {
+        let key = (name.to_string(), self.rolls.clone());
+        if let Some(&v) = self.param_values.get(&key) {
             return Ok(Typed::Strong(v));
         }
         if let Some(dtype) = (self.env)(name) {
@@ -224,9 +230,10 @@ impl Checker<'_> {
             self.params.push(Param {
                 name: name.to_string(),
                 dtype,
+                rolls: self.rolls.clone(),
             });
             let v = self.push(InstKind::Param(n), dtype, span);
-            self.param_values.insert(name.to_string(), v);
+            self.param_values.insert(key, v);
             return Ok(Typed::Strong(v));
         }
         if let Some((_, x)) = CONSTANTS.iter().find(|(n, _)| *n == name) {
@@ -247,6 +254,107 @@ impl Checker<'_> {
             }
             None => err,
         })
+    }
+
+    /// `roll(x, shift, axis)`: checks `x` with the roll pushed onto the
+    /// parameters it reads. `shift` and `axis` must be integer constants
+    /// (positionally or as keywords).
+    fn roll(&mut self, call: &Expr, args: &[exprjit_syntax::Arg]) -> Result<Typed, Error> {
+        let mut slots: [Option<&Expr>; 3] = [None; 3];
+        for (i, a) in args.iter().enumerate() {
+            let slot = match &a.name {
+                None if i < 3 => i,
+                None => {
+                    return Err(self.err(
+                        ErrorKind::WrongArity {
+                            function: "roll".into(),
+                            expected: 3,
+                            found: args.len(),
+                        },
+                        a.value.span,
+                    ));
+                }
+                Some((kw, _)) if kw == "shift" => 1,
+                Some((kw, _)) if kw == "axis" => 2,
+                Some((kw, span)) => {
+                    return Err(self.err(
+                        ErrorKind::UnexpectedKeyword {
+                            function: "roll".into(),
+                            keyword: kw.clone(),
+                        },
+                        *span,
+                    ));
+                }
+            };
+            slots[slot] = Some(&a.value);
+        }
+        let [Some(x), Some(shift), Some(axis)] = slots else {
+            return Err(self
+                .err(
+                    ErrorKind::WrongArity {
+                        function: "roll".into(),
+                        expected: 3,
+                        found: args.len(),
+                    },
+                    call.span,
+                )
+                .with_hint("roll(x, shift, axis) needs all three; numpy's roll over the flattened array is not supported"));
+        };
+        let shift_value = self.integer_constant(shift, "shift")?;
+        let axis_value = self.integer_constant(axis, "axis")?;
+        let mut scope = Vec::new();
+        self.variables(x, &mut scope);
+        self.rolls.push(Roll {
+            shift: shift_value,
+            axis: axis_value,
+            scope,
+            axis_span: axis.span,
+        });
+        let result = self.expr(x);
+        self.rolls.pop();
+        result
+    }
+
+    /// The value of an integer constant expression (literals and named
+    /// constants only), or a `NotConstant` error at `e`.
+    fn integer_constant(&mut self, e: &Expr, what: &str) -> Result<i64, Error> {
+        // Checked outside any roll: a constant does not depend on it.
+        let saved = std::mem::take(&mut self.rolls);
+        let t = self.expr(e);
+        self.rolls = saved;
+        match t? {
+            Typed::Weak(Scalar::I64(v)) => Ok(v),
+            _ => Err(self
+                .err(
+                    ErrorKind::NotConstant {
+                        what: format!("roll's {what}"),
+                    },
+                    e.span,
+                )
+                .with_hint("write an integer literal, e.g. roll(u, 1, 0)")),
+        }
+    }
+
+    /// The variables (bound in the environment) that `e` names.
+    fn variables(&self, e: &Expr, out: &mut Vec<String>) {
+        match &e.kind {
+            ExprKind::Name(n) => {
+                if (self.env)(n).is_some() && !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) => {}
+            ExprKind::Unary(_, x) => self.variables(x, out),
+            ExprKind::Binary(_, l, r) => {
+                self.variables(l, out);
+                self.variables(r, out);
+            }
+            ExprKind::Call { args, .. } => {
+                for a in args {
+                    self.variables(&a.value, out);
+                }
+            }
+        }
     }
 
     fn unknown_function(&self, name: &str, span: Span) -> Error {

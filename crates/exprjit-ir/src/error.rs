@@ -42,6 +42,16 @@ pub enum ErrorKind {
         op: String,
         dtype: DType,
     },
+    /// An argument that must be a constant is not (`roll`'s shift and
+    /// axis).
+    NotConstant {
+        what: String,
+    },
+    /// An axis beyond the array's dimensions.
+    AxisOutOfRange {
+        axis: i64,
+        ndim: usize,
+    },
     /// An integer literal that does not fit the array dtype it meets
     /// (`int32_array + 2**40`), as NumPy 2 (NEP 50) rejects it.
     IntegerOutOfRange {
@@ -135,6 +145,10 @@ impl Error {
             }
             ErrorKind::UnsupportedDType { op, dtype } => {
                 format!("'{op}' is not defined for {dtype}")
+            }
+            ErrorKind::NotConstant { what } => format!("{what} must be an integer constant"),
+            ErrorKind::AxisOutOfRange { axis, ndim } => {
+                format!("axis {axis} is out of range for an array of {ndim} dimensions")
             }
             ErrorKind::IntegerOutOfRange { value, dtype } => {
                 format!("integer {value} is out of range for {dtype}")

@@ -24,11 +24,103 @@ impl fmt::Display for Value {
     }
 }
 
-/// An input of the function: a variable the expression names.
+/// An input of the function: a variable the expression names, read as it
+/// is or through periodic shifts (`roll`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Param {
     pub name: String,
     pub dtype: DType,
+    /// The rolls the variable is read through, outermost first; empty for
+    /// a plain read. The same variable may be several parameters, one per
+    /// distinct list of rolls.
+    pub rolls: Vec<Roll>,
+}
+
+impl Param {
+    /// A plain (unrolled) parameter.
+    pub fn new(name: impl Into<String>, dtype: DType) -> Param {
+        Param {
+            name: name.into(),
+            dtype,
+            rolls: Vec::new(),
+        }
+    }
+}
+
+/// numpy's `roll(e, shift, axis)` of a sub-expression `e`, pushed down to
+/// the parameters `e` reads: element `i` of the rolled expression is
+/// element `i - shift` (modulo the axis length) of `e` along `axis`.
+///
+/// Axes are relative to `e`'s shape, which is only known when operands
+/// are bound; `scope` names the variables whose broadcast shape it is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Roll {
+    pub shift: i64,
+    /// The axis of `e` (negative counts from its last axis).
+    pub axis: i64,
+    /// The variables of `e`.
+    pub scope: Vec<String>,
+    /// The axis argument in the source, for errors found at run time.
+    pub axis_span: Span,
+}
+
+/// A roll found invalid once shapes are known: its axis, the rolled
+/// expression's number of dimensions, and where the axis was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadAxis {
+    pub axis: i64,
+    pub ndim: usize,
+    pub span: Span,
+}
+
+/// Resolves `rolls` against shapes: for each axis of the result that is
+/// rolled, the shift modulo the axis length (shifts on one axis added up,
+/// whole turns dropped), sorted by axis. `shape_of` gives each variable's
+/// shape; `result` is the shape of the whole expression.
+pub fn resolve_rolls(
+    rolls: &[Roll],
+    shape_of: &dyn Fn(&str) -> Option<Vec<usize>>,
+    result: &[usize],
+) -> Result<Vec<(usize, usize)>, BadAxis> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for r in rolls {
+        let shapes: Vec<Vec<usize>> = r.scope.iter().filter_map(|n| shape_of(n)).collect();
+        let e_shape = crate::shape::broadcast(shapes.iter().map(Vec::as_slice))
+            .unwrap_or_else(|_| result.to_vec());
+        let ndim = e_shape.len();
+        let axis = if r.axis < 0 {
+            r.axis + ndim as i64
+        } else {
+            r.axis
+        };
+        if axis < 0 || axis >= ndim as i64 {
+            return Err(BadAxis {
+                axis: r.axis,
+                ndim,
+                span: r.axis_span,
+            });
+        }
+        let axis = axis as usize;
+        let len = e_shape[axis];
+        if len <= 1 {
+            continue;
+        }
+        let at = axis + result.len().saturating_sub(ndim);
+        let shift = r.shift.rem_euclid(len as i64) as usize;
+        match out.iter_mut().find(|(a, _)| *a == at) {
+            Some((_, s)) => *s = (*s + shift) % len,
+            None => out.push((at, shift)),
+        }
+    }
+    out.retain(|(_, s)| *s != 0);
+    out.sort_unstable();
+    Ok(out)
+}
+
+impl fmt::Display for Roll {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "roll({}, axis={})", self.shift, self.axis)
+    }
 }
 
 /// What an instruction computes.
@@ -160,7 +252,11 @@ impl fmt::Display for Func {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            write!(f, "{}: {}", p.name, p.dtype.short_name())?;
+            write!(f, "{}", p.name)?;
+            for r in &p.rolls {
+                write!(f, "@{r}")?;
+            }
+            write!(f, ": {}", p.dtype.short_name())?;
         }
         let result = self
             .insts
@@ -177,6 +273,11 @@ impl fmt::Display for Func {
                         .get(*n as usize)
                         .map_or("?", |p| p.name.as_str());
                     write!(line, "param.{ty} {name}")?;
+                    if let Some(p) = self.params.get(*n as usize) {
+                        for r in &p.rolls {
+                            write!(line, " {r}")?;
+                        }
+                    }
                 }
                 InstKind::Const(c) => write!(line, "const.{ty} {c}")?,
                 InstKind::Apply(op, args) => {

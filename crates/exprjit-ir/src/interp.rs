@@ -8,7 +8,7 @@
 use crate::array::{Array, Data, shape_len};
 use crate::dtype::Scalar;
 use crate::error::{Error, ErrorKind};
-use crate::func::{Func, InstKind};
+use crate::func::{Func, InstKind, resolve_rolls};
 use crate::shape::{broadcast, broadcast_strides};
 
 /// Evaluates `func` with `inputs[i]` bound to `func.params[i]`, broadcasting
@@ -57,6 +57,26 @@ pub fn eval(func: &Func, inputs: &[&Array], text: &str) -> Result<Array, Error> 
     })?;
     let len = shape_len(&shape)
         .ok_or_else(|| Error::new(ErrorKind::Internal("shape overflows".into()), None, text))?;
+    // Each parameter's rolls, resolved against the shapes.
+    let shape_of = |name: &str| -> Option<Vec<usize>> {
+        func.params
+            .iter()
+            .position(|p| p.name == name)
+            .map(|k| inputs[k].shape().to_vec())
+    };
+    let mut rolls: Vec<Vec<(usize, usize)>> = Vec::with_capacity(func.params.len());
+    for p in &func.params {
+        rolls.push(resolve_rolls(&p.rolls, &shape_of, &shape).map_err(|b| {
+            Error::new(
+                ErrorKind::AxisOutOfRange {
+                    axis: b.axis,
+                    ndim: b.ndim,
+                },
+                Some(b.span),
+                text,
+            )
+        })?);
+    }
     let strides: Vec<Vec<usize>> = inputs
         .iter()
         .map(|a| broadcast_strides(a.shape(), &shape))
@@ -81,7 +101,13 @@ pub fn eval(func: &Func, inputs: &[&Array], text: &str) -> Result<Array, Error> 
             let v = match &inst.kind {
                 InstKind::Param(n) => {
                     let n = *n as usize;
-                    let offset: usize = index.iter().zip(&strides[n]).map(|(i, s)| i * s).sum();
+                    let mut offset: usize = index.iter().zip(&strides[n]).map(|(i, s)| i * s).sum();
+                    // A rolled read: element i comes from i - shift.
+                    for &(axis, shift) in &rolls[n] {
+                        let (i, len) = (index[axis], shape[axis]);
+                        let from = (i + len - shift) % len;
+                        offset = offset + from * strides[n][axis] - i * strides[n][axis];
+                    }
                     inputs[n].get(offset)
                 }
                 InstKind::Const(c) => *c,

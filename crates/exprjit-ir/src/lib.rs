@@ -20,7 +20,7 @@ pub use array::{Array, Data, Element};
 pub use check::{Env, check};
 pub use dtype::{DType, Kind, Scalar};
 pub use error::{Error, ErrorKind};
-pub use func::{Func, Inst, InstKind, Param, Value};
+pub use func::{BadAxis, Func, Inst, InstKind, Param, Roll, Value, resolve_rolls};
 pub use ops::{Op, OpInfo};
 
 /// Parses, type checks and simplifies `text` for variables of the dtypes

@@ -55,6 +55,16 @@ const CASES: &[Case] = &[
     ),
     ("literal_only", "2 + 3 * 4", &[]),
     (
+        "roll_diffusion",
+        "u + D*dt*(roll(u,1,0) + roll(u,-1,0) + roll(u,1,1) + roll(u,-1,1) - 4*u)",
+        &[("u", DType::F64), ("D", DType::F64), ("dt", DType::F64)],
+    ),
+    (
+        "roll_nested",
+        "roll(roll(a*b, 1, 0) + a, -2, -1)",
+        &[("a", DType::F32), ("b", DType::F32)],
+    ),
+    (
         "fold_strong_cast",
         "x + float32(1) / float32(3)",
         &[("x", DType::F32)],

@@ -16,6 +16,8 @@ pub(crate) struct Input<'a> {
     pub dtype: DType,
     pub base: usize,
     pub strides: Vec<isize>,
+    /// Rolls over the plan's dims (see [`Plan::offset_rolled`]).
+    pub rolls: Vec<(usize, usize)>,
 }
 
 /// Where the kernel's results go: a contiguous buffer over the plan's
@@ -139,7 +141,7 @@ fn run_tile(
                 operands.push(KOperand::in_place(input.dtype));
                 continue;
             }
-            let abs = input.base as isize + Plan::offset(index, &input.strides);
+            let abs = input.base as isize + plan.offset_rolled(index, &input.strides, &input.rolls);
             let Ok(abs) = usize::try_from(abs) else {
                 result = Err(internal(format!("negative offset {abs} for input {k}")));
                 return;

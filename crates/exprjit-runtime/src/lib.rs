@@ -294,6 +294,43 @@ fn with_result_dtype(func: &Func, to: DType) -> Func {
     f
 }
 
+/// The rolls of each parameter of `func`, resolved against the bound
+/// shapes (`shapes[k]` is parameter k's): `(axis of the result, shift)`.
+pub(crate) fn resolve_param_rolls(
+    func: &Func,
+    shapes: &[&[usize]],
+    text: &str,
+) -> Result<Vec<Vec<(usize, usize)>>, Error> {
+    if func.params.iter().all(|p| p.rolls.is_empty()) {
+        return Ok(vec![Vec::new(); func.params.len()]);
+    }
+    // On a shape mismatch, planning reports the error.
+    let Ok(result) = exprjit_ir::shape::broadcast(shapes.iter().copied()) else {
+        return Ok(vec![Vec::new(); func.params.len()]);
+    };
+    let shape_of = |name: &str| -> Option<Vec<usize>> {
+        func.params
+            .iter()
+            .position(|p| p.name == name)
+            .map(|k| shapes[k].to_vec())
+    };
+    func.params
+        .iter()
+        .map(|p| {
+            exprjit_ir::resolve_rolls(&p.rolls, &shape_of, &result).map_err(|b| {
+                Error::new(
+                    ErrorKind::AxisOutOfRange {
+                        axis: b.axis,
+                        ndim: b.ndim,
+                    },
+                    Some(b.span),
+                    text,
+                )
+            })
+        })
+        .collect()
+}
+
 /// numpy's `same_kind` rule: within a kind, or up the bool < int < float
 /// ladder.
 fn can_cast_same_kind(from: DType, to: DType) -> bool {
@@ -412,7 +449,10 @@ fn fused_kernel(
     let kernel = Kernel::compile(
         func,
         &variant.layouts,
-        &exprjit_codegen::Options { fma: variant.fma },
+        &exprjit_codegen::Options {
+            fma: variant.fma,
+            ..Default::default()
+        },
     )
     .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, text))?;
     let kernel = Arc::new(kernel);
@@ -430,6 +470,9 @@ fn simple_variant(
     out_dtype: Option<DType>,
     fma: bool,
 ) -> Option<(cache::Variant, usize)> {
+    if func.params.iter().any(|p| !p.rolls.is_empty()) {
+        return None;
+    }
     let mut n: Option<usize> = None;
     let mut layouts = Vec::with_capacity(func.params.len());
     for p in &func.params {
@@ -538,12 +581,35 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
         }
     }
 
+    // Resolve rolls against the shapes; a rolled read of the in-place
+    // target would see elements already overwritten.
+    let shapes: Vec<&[usize]> = bound.iter().map(|b| b.shape.as_slice()).collect();
+    let rolls = resolve_param_rolls(&func, &shapes, text)?;
+    if let Some(k) = in_place_index {
+        let name = &func.params[k].name;
+        if let Some(j) =
+            (0..func.params.len()).find(|&j| func.params[j].name == *name && !rolls[j].is_empty())
+        {
+            let span = func
+                .insts
+                .iter()
+                .find(|inst| inst.kind == InstKind::Param(j as u32))
+                .map(|inst| inst.span);
+            return Err(
+                Error::new(ErrorKind::Aliasing { name: name.clone() }, span, text)
+                    .with_hint("evaluate into a separate buffer and swap (double buffering)"),
+            );
+        }
+    }
+
     // Plan the iteration.
     let sources: Vec<plan::Source<'_>> = bound
         .iter()
-        .map(|b| plan::Source {
+        .zip(&rolls)
+        .map(|(b, r)| plan::Source {
             shape: &b.shape,
             strides: &b.strides,
+            rolls: r,
         })
         .collect();
     let plan = Plan::new(&sources).map_err(|i| {
@@ -608,12 +674,13 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
 
     let mut inputs: Vec<Input<'_>> = bound
         .iter()
-        .zip(&plan.strides)
-        .map(|(b, s)| Input {
+        .zip(plan.strides.iter().zip(&plan.rolls))
+        .map(|(b, (s, r))| Input {
             bytes: b.bytes,
             dtype: b.dtype,
             base: b.base,
             strides: s.clone(),
+            rolls: r.clone(),
         })
         .collect();
     // The in-place target is read where it is written: contiguous over the

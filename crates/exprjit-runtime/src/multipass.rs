@@ -51,6 +51,7 @@ fn single_op_func(op: Option<Op>, dtypes: &[DType]) -> Func {
         .map(|(i, &dtype)| Param {
             name: format!("x{i}"),
             dtype,
+            rolls: Vec::new(),
         })
         .collect();
     let mut insts: Vec<Inst> = dtypes
@@ -168,6 +169,42 @@ pub(crate) fn run(
         Target::InPlace { input, .. } => Some(*input),
         _ => None,
     };
+    // numpy's way with `roll`: a shifted copy of the array per roll, made
+    // before the passes that use it.
+    let mut shifted: Vec<Temp> = Vec::new();
+    let mut shifted_of: Vec<Option<usize>> = vec![None; inputs.len()];
+    for (k, input) in inputs.iter().enumerate() {
+        if input.rolls.is_empty() {
+            continue;
+        }
+        let copy = op_kernel(None, &[input.dtype], &[plan.layouts()[k]])?;
+        let mut t = Temp::new(input.dtype, plan.len)?;
+        exec::run(
+            &copy,
+            plan,
+            std::slice::from_ref(input),
+            Target::Bytes(t.as_bytes_mut()),
+            threads,
+            tile,
+        )?;
+        shifted_of[k] = Some(shifted.len());
+        shifted.push(t);
+    }
+    let unrolled: Vec<Input<'_>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(k, input)| match shifted_of[k] {
+            Some(i) => Input {
+                bytes: shifted[i].as_bytes(),
+                dtype: input.dtype,
+                base: 0,
+                strides: contiguous.clone(),
+                rolls: Vec::new(),
+            },
+            None => input.clone(),
+        })
+        .collect();
+    let inputs = &unrolled[..];
     let mut temps: Vec<Option<Temp>> = Vec::new();
     let mut vals: Vec<Val> = Vec::with_capacity(func.insts.len());
     let mut target = Some(target);
@@ -197,6 +234,9 @@ pub(crate) fn run(
             .iter()
             .map(|v| match v {
                 Val::Input(k) if Some(*k) == in_place_input => Layout::Contiguous,
+                Val::Input(k) if shifted_of[*k].is_some() => {
+                    crate::plan::layout_of_stride(contiguous[nd - 1])
+                }
                 Val::Input(k) => plan_layouts[*k],
                 Val::Const(_) => Layout::Broadcast,
                 Val::Temp(_) => crate::plan::layout_of_stride(contiguous[nd - 1]),
@@ -259,6 +299,7 @@ pub(crate) fn run(
                     dtype: inst.dtype,
                     base: 0,
                     strides: contiguous.clone(),
+                    rolls: Vec::new(),
                 }];
                 return exec::run(&copy, plan, &src, Target::Bytes(buffer), threads, tile);
             }
@@ -390,6 +431,7 @@ fn pass_inputs<'a>(
                 dtype: dtypes[j],
                 base: 0,
                 strides: vec![0; nd],
+                rolls: Vec::new(),
             }),
             Val::Input(k) => {
                 let mut input = inputs
@@ -408,6 +450,7 @@ fn pass_inputs<'a>(
                 dtype: c.dtype(),
                 base: 0,
                 strides: vec![0; nd],
+                rolls: Vec::new(),
             }),
             Val::Temp(t) => {
                 let temp = temps[*t]
@@ -418,6 +461,7 @@ fn pass_inputs<'a>(
                     dtype: temp.dtype,
                     base: 0,
                     strides: contiguous.to_vec(),
+                    rolls: Vec::new(),
                 })
             }
         })

@@ -12,6 +12,8 @@ pub struct Source<'s> {
     pub shape: &'s [usize],
     /// Strides in elements, one per dimension of `shape`.
     pub strides: &'s [isize],
+    /// Periodic shifts `(axis of the result, shift)` it is read through.
+    pub rolls: &'s [(usize, usize)],
 }
 
 /// How to walk the result: `dims` in row-major order (at least one), the
@@ -24,6 +26,12 @@ pub struct Plan {
     /// The collapsed iteration dimensions.
     pub dims: Vec<usize>,
     pub strides: Vec<Vec<isize>>,
+    /// Each source's rolls over `dims` (`(dim, shift)`).
+    pub rolls: Vec<Vec<(usize, usize)>>,
+    /// Columns of the innermost dimension where a rolled source wraps
+    /// around; row segments end there, so that within a segment every
+    /// source is read linearly.
+    pub wraps: Vec<usize>,
     /// The number of result elements.
     pub len: usize,
 }
@@ -47,6 +55,37 @@ impl Plan {
                 st
             })
             .collect();
+        let rolled = sources.iter().any(|s| !s.rolls.is_empty());
+        if rolled {
+            // Rolls are per axis: keep every dimension as it is.
+            let mut dims = shape.clone();
+            let mut strides = full;
+            if dims.is_empty() {
+                dims.push(1);
+                for s in &mut strides {
+                    s.push(0);
+                }
+            }
+            let rolls: Vec<Vec<(usize, usize)>> =
+                sources.iter().map(|s| s.rolls.to_vec()).collect();
+            let last = dims.len() - 1;
+            let mut wraps: Vec<usize> = rolls
+                .iter()
+                .flatten()
+                .filter(|(d, s)| *d == last && *s != 0)
+                .map(|(_, s)| *s)
+                .collect();
+            wraps.sort_unstable();
+            wraps.dedup();
+            return Ok(Plan {
+                shape,
+                dims,
+                strides,
+                rolls,
+                wraps,
+                len,
+            });
+        }
         // Collapse: drop size-1 dimensions, then merge a dimension into the
         // one after it when every source steps through both as one.
         let keep: Vec<usize> = (0..shape.len()).filter(|&k| shape[k] != 1).collect();
@@ -82,6 +121,8 @@ impl Plan {
             shape,
             dims,
             strides,
+            rolls: vec![Vec::new(); sources.len()],
+            wraps: Vec::new(),
             len,
         })
     }
@@ -112,7 +153,13 @@ impl Plan {
         let mut pos = start;
         while pos < end {
             let col = pos % inner;
-            let count = (inner - col).min(end - pos);
+            let row_end = self
+                .wraps
+                .iter()
+                .find(|&&w| w > col)
+                .copied()
+                .unwrap_or(inner);
+            let count = (row_end - col).min(end - pos);
             let mut r = pos / inner;
             for d in (0..nd - 1).rev() {
                 index[d] = r % self.dims[d];
@@ -131,6 +178,23 @@ impl Plan {
             .zip(strides)
             .map(|(&i, &s)| i as isize * s)
             .sum()
+    }
+
+    /// [`Plan::offset`] for a source read through `rolls`: along a rolled
+    /// dimension, element `i` comes from `i - shift` (modulo its length).
+    pub fn offset_rolled(
+        &self,
+        index: &[usize],
+        strides: &[isize],
+        rolls: &[(usize, usize)],
+    ) -> isize {
+        let mut off = Plan::offset(index, strides);
+        for &(d, shift) in rolls {
+            let (i, len) = (index[d], self.dims[d]);
+            let from = (i + len - shift) % len;
+            off += (from as isize - i as isize) * strides[d];
+        }
+        off
     }
 }
 
@@ -159,7 +223,30 @@ mod tests {
     use super::*;
 
     fn src<'a>(shape: &'a [usize], strides: &'a [isize]) -> Source<'a> {
-        Source { shape, strides }
+        Source {
+            shape,
+            strides,
+            rolls: &[],
+        }
+    }
+
+    #[test]
+    fn rolled_rows_split_at_the_wrap() {
+        let rolls = [(1usize, 1usize)];
+        let s = Source {
+            shape: &[2, 4],
+            strides: &[4, 1],
+            rolls: &rolls,
+        };
+        let p = Plan::new(&[s]).unwrap();
+        assert_eq!(p.wraps, vec![1]);
+        let mut seen = Vec::new();
+        p.segments(0, 8, |index, start, count| {
+            let off = p.offset_rolled(index, &p.strides[0], &p.rolls[0]);
+            seen.push((off, start, count))
+        });
+        // Row 0: column 0 reads column 3; columns 1..4 read 0..3.
+        assert_eq!(seen, vec![(3, 0, 1), (0, 1, 3), (7, 4, 1), (4, 5, 3)]);
     }
 
     #[test]

@@ -43,9 +43,15 @@ impl Prepared {
     ) -> Result<Prepared, Error> {
         let func = Arc::new(exprjit_ir::compile(expr, signature)?);
         let layouts = vec![Layout::Contiguous; func.params.len()];
-        let contiguous =
-            Kernel::compile(&func, &layouts, &exprjit_codegen::Options { fma: opts.fma })
-                .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, expr))?;
+        let contiguous = Kernel::compile(
+            &func,
+            &layouts,
+            &exprjit_codegen::Options {
+                fma: opts.fma,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, expr))?;
         let contiguous = Arc::new(contiguous);
         Ok(Prepared {
             text: expr.to_string(),
@@ -82,7 +88,10 @@ impl Prepared {
         let k = Kernel::compile(
             &self.func,
             layouts,
-            &exprjit_codegen::Options { fma: self.opts.fma },
+            &exprjit_codegen::Options {
+                fma: self.opts.fma,
+                ..Default::default()
+            },
         )
         .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, &self.text))?;
         let k = Arc::new(k);
@@ -129,7 +138,8 @@ impl Prepared {
                 ));
             }
         }
-        if let Some((layouts, n)) = simple_layouts(inputs) {
+        let rolled = self.func.params.iter().any(|p| !p.rolls.is_empty());
+        if !rolled && let Some((layouts, n)) = simple_layouts(inputs) {
             let max_threads = self.opts.threads.unwrap_or_else(crate::num_threads);
             if strategy::threads_for(n, self.work, max_threads) == 1 && self.opts.tile.is_none() {
                 let other;
@@ -162,11 +172,15 @@ impl Prepared {
             .zip(&scalars)
             .map(|(op, s)| crate::bind(op, s))
             .collect();
+        let shapes: Vec<&[usize]> = bound.iter().map(|b| b.shape.as_slice()).collect();
+        let rolls = crate::resolve_param_rolls(&self.func, &shapes, &self.text)?;
         let sources: Vec<Source<'_>> = bound
             .iter()
-            .map(|b| Source {
+            .zip(&rolls)
+            .map(|(b, r)| Source {
                 shape: &b.shape,
                 strides: &b.strides,
+                rolls: r,
             })
             .collect();
         let plan = Plan::new(&sources).map_err(|i| {
@@ -197,12 +211,13 @@ impl Prepared {
         {
             let exec_inputs: Vec<Input<'_>> = bound
                 .iter()
-                .zip(&plan.strides)
-                .map(|(b, s)| Input {
+                .zip(plan.strides.iter().zip(&plan.rolls))
+                .map(|(b, (s, r))| Input {
                     bytes: b.bytes,
                     dtype: b.dtype,
                     base: b.base,
                     strides: s.clone(),
+                    rolls: r.clone(),
                 })
                 .collect();
             let mut buf = data_target(result.data_mut());

@@ -359,6 +359,7 @@ pub fn op_func(op: Op, dt: DType) -> Func {
         .map(|(i, d)| Param {
             name: ["a", "b", "c"][i].into(),
             dtype: *d,
+            rolls: Vec::new(),
         })
         .collect();
     let mut insts: Vec<Inst> = dts
