@@ -9,6 +9,8 @@
 
 #[path = "report.rs"]
 mod report;
+#[path = "stencil.rs"]
+mod stencil;
 
 use exprjit::{DType, Engine, EngineChoice, Mode, Options, Vars};
 use report::Record;
@@ -381,6 +383,61 @@ impl Bench {
         }
     }
 
+    /// Workload 6: one diffusion step on an n x n grid (n*n cells; 16 bytes
+    /// per cell: one read, one write).
+    fn diffusion(&mut self, grids: &[usize]) {
+        const NAME: &str = "6 diffusion";
+        for &n in grids {
+            let u = stencil::initial(n);
+            let mut next = vec![0.0f64; n * n];
+            let Ok(view) = exprjit::View::with_shape(&u, &[n, n]) else {
+                continue;
+            };
+            let vars = Vars::new()
+                .with("u", view)
+                .with("D", 1.0f64)
+                .with("dt", 0.1f64);
+            let runs: [(&str, Engine, usize, bool); 4] = [
+                ("fused", Engine::Fused, 1, true),
+                ("fused", Engine::Fused, self.cores, false),
+                ("multipass", Engine::MultiPass(Mode::Temporaries), 1, true),
+                (
+                    "multipass in-place",
+                    Engine::MultiPass(Mode::InPlace),
+                    1,
+                    true,
+                ),
+            ];
+            for (name, engine, threads, exact) in runs {
+                let opts = Options {
+                    engine: EngineChoice::Force(engine),
+                    threads: Some(threads),
+                    exact_threads: exact,
+                    ..Options::default()
+                };
+                if let Err(e) = exprjit::evaluate_into_with(stencil::EXPR, &vars, &mut next, &opts)
+                {
+                    self.notes.push(format!("{NAME} {name}: {e}"));
+                    continue;
+                }
+                let m = measure(self.budget, || {
+                    let _ = exprjit::evaluate_into_with(stencil::EXPR, &vars, &mut next, &opts);
+                });
+                self.push(NAME, DType::F64, n * n, name, threads, 16.0, m);
+            }
+            for threads in [1, self.cores] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("pool");
+                let m = measure(self.budget, || {
+                    stencil::hand_step(&pool, &u, &mut next, n, 0.1)
+                });
+                self.push(NAME, DType::F64, n * n, "rust loop", threads, 16.0, m);
+            }
+        }
+    }
+
     /// Cold, warm and prepared call costs, and the size above which a cold
     /// fused call beats the multi-pass executor.
     fn compile_cost(&mut self, sizes: &[usize]) -> String {
@@ -660,6 +717,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let sizes: Vec<usize> = sizes.clone();
         bench.workload(w, &sizes);
     }
+    eprintln!("6 diffusion ...");
+    let grids: Vec<usize> = if quick {
+        vec![256, 2048]
+    } else {
+        vec![256, 1024, 2048, 4096]
+    };
+    bench.diffusion(&grids);
     eprintln!("compile cost ...");
     let cost_sizes: Vec<usize> = if quick {
         vec![10, 1_000, 100_000]
@@ -741,6 +805,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         md.push_str(&report::workload_table(&bench.records, w.name));
         md.push('\n');
     }
+    let _ = writeln!(
+        md,
+        "### 6 diffusion — `{}` (f64, n = cells of an N x N grid, 16 bytes per cell)\n",
+        stencil::EXPR
+    );
+    md.push_str(&report::workload_table(&bench.records, "6 diffusion"));
+    md.push('\n');
     let _ = writeln!(md, "## Compile cost and call overhead (1 thread)\n");
     md.push_str(&cost_table);
     let s = exprjit::cache::stats();
@@ -779,6 +850,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Err(e) = charts::workload(&dir.join(file), w.name, &bench.records, l) {
             eprintln!("chart for {}: {e}", w.name);
         }
+    }
+    if let Err(e) = charts::workload(
+        &dir.join("workload-6.svg"),
+        "6 diffusion",
+        &bench.records,
+        limit.map(|l| l / 2.0),
+    ) {
+        eprintln!("chart for diffusion: {e}");
     }
     let cost: Vec<Record> = bench
         .records

@@ -4,10 +4,12 @@
 //!
 //! [`Kernel::compile`] lowers a [`Func`](exprjit_ir::Func) (see [`lower`]
 //! for the loop shape and the ABI) and [`Kernel::run`] is the one checked
-//! call into the generated code. Results are bit-identical to
-//! [`exprjit_ir::interp`] for every operation: IEEE-exact operations are
-//! lowered to instructions with the same bits, libm functions call the
-//! operator table's own Rust functions.
+//! call into the generated code. IEEE-exact operations are lowered to
+//! instructions with the same bits as [`exprjit_ir::interp`]. The libm
+//! functions (and float `**`) depend on [`Options::accuracy`]:
+//! [`Accuracy::Strict`] calls the operator table's own Rust functions per
+//! element (bit-identical to the interpreter); [`Accuracy::Fast`], the
+//! default, runs inline vector routines (see below).
 //!
 //! ```
 //! use exprjit_codegen::{Kernel, Layout, Operand, Options, Output};
@@ -50,6 +52,33 @@
 //! Not measured on other machines; debug builds of this crate (tests) take
 //! about 170 µs a kernel (the 20,000-kernel test: 3.4 s).
 //!
+//! # Vector math (`Accuracy::Fast`)
+//!
+//! `exp expm1 log log1p log2 log10 sin cos tan arcsin arccos arctan arctan2
+//! sinh cosh tanh arcsinh arccosh arctanh hypot` and float `**` become
+//! inline Cranelift code on `f64x2` (module `vmath`): exact range reduction,
+//! Sollya `fpminimax` polynomials (`src/vmath/coeffs.sollya`), double-double
+//! arithmetic where the last bit is decided, special values fixed by lane
+//! selects. `f32` runs the `f64` routine and rounds once. FMA is used
+//! inside the routines wherever the host has it (independently of
+//! [`Options::fma`]); [`without_fma`] compiles the portable path for tests.
+//! `x ** k` with a constant integer `|k| <=` [`MAX_INT_POW`] is repeated
+//! multiplication. The scalar remainder loop runs the same routine on a
+//! splat, so an element's result never depends on its position.
+//!
+//! Bound: within 2 ULP of the correctly rounded result (measured: 1.0),
+//! exact on special values; `sin`/`cos`/`tan` of `|x| >= 2^30` take
+//! glibc's result for that lane, which is up to 14 ULP off on the worst
+//! known argument. Measured maxima, methods and speed are in `ACCURACY.md`
+//! beside this crate's `Cargo.toml`. The short accuracy run is part of
+//! `cargo test -p exprjit-codegen` (`tests/accuracy.rs`); the long run,
+//! 10 million inputs per function against MPFR plus all `f32` inputs of
+//! `exp`, `log`, `sin`, `cos`, is a separate command:
+//!
+//! ```text
+//! cargo run -p exprjit-accuracy --release --features mpfr
+//! ```
+//!
 //! # Memory
 //!
 //! Each kernel owns one `JITModule` and frees its executable memory when
@@ -63,19 +92,42 @@ mod kernel;
 pub mod lower;
 mod operand;
 mod symbols;
+mod vmath;
 
 pub use error::{Error, ErrorKind};
 pub use kernel::Kernel;
-pub use lower::{Lowering, lowering};
+pub use lower::{Lowering, lowering, lowering_for};
 pub use operand::{Layout, Operand, Output, as_bytes, as_bytes_mut};
+pub use vmath::{MAX_INT_POW, without_fma};
 
 /// Code generation options.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Options {
     /// Contract `x * y + z` into one fused multiply-add where the product has
     /// no other use and the host has FMA. Changes results (one rounding
-    /// instead of two), so off by default.
+    /// instead of two), so off by default. (The math routines of
+    /// [`Accuracy::Fast`] use FMA internally wherever the host has it,
+    /// whatever this says.)
     pub fma: bool,
+    /// How the libm functions and float `**` are computed.
+    pub accuracy: Accuracy,
+}
+
+/// How the transcendental functions (`exp`, `log`, `sin`, ..., `hypot`,
+/// `arctan2`) and float `**` are computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Accuracy {
+    /// Inline vector code (see `vmath`'s section below): within 2 ULP of
+    /// the correctly rounded result (measured maxima in `ACCURACY.md`),
+    /// special values exact. `x ** k` with a constant integer `|k| <=`
+    /// [`MAX_INT_POW`] is repeated multiplication and may differ from
+    /// `powf` by that bound too.
+    #[default]
+    Fast,
+    /// One call per element to the operator table's scalar function (Rust
+    /// `std`, i.e. the platform libm): bit-identical to the reference
+    /// interpreter.
+    Strict,
 }
 
 #[cfg(test)]

@@ -26,21 +26,23 @@
 //! instruction extract the lanes and run the scalar lowering per lane
 //! ([`lowering`] says which).
 
-use crate::Options;
 use crate::error::Error;
 use crate::operand::Layout;
 use crate::symbols::{self, Helper};
+use crate::vmath::{self, Vm};
+use crate::{Accuracy, Options};
+use cranelift_codegen::ir::GlobalValue;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::Ieee32;
 use cranelift_codegen::ir::immediates::Ieee64;
 use cranelift_codegen::ir::types::{self, Type};
 use cranelift_codegen::ir::{
-    AbiParam, ConstantData, Endianness, FuncRef, Function, InstBuilder, MemFlagsData, Signature,
-    Value as CValue,
+    AbiParam, BlockArg, ConstantData, Endianness, FuncRef, Function, InstBuilder, MemFlagsData,
+    Signature, Value as CValue,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
-use cranelift_module::{Linkage, Module};
+use cranelift_module::{DataDescription, DataId, Linkage, Module};
 use exprjit_ir::{DType, Func, InstKind, Op, Scalar};
 use std::collections::HashMap;
 
@@ -55,10 +57,26 @@ pub enum Lowering {
     /// Extract each lane and call a Rust function for it: a libm function
     /// of the operator table or an `exprjit_ir::semantics` definition.
     Call,
+    /// An inline vector math routine (`crate::vmath`), under
+    /// [`Accuracy::Fast`]: within the documented ULP bound of the libm
+    /// function, not bit-identical to it.
+    Math,
+}
+
+/// How `op` on operands of dtype `dt` is lowered in the vector loop under
+/// `accuracy`: [`lowering`], except that with [`Accuracy::Fast`] the libm
+/// functions (and float `**`) become [`Lowering::Math`].
+pub fn lowering_for(op: Op, dt: DType, accuracy: Accuracy) -> Lowering {
+    if accuracy == Accuracy::Fast && dt.is_float() && vmath::has_routine(op) {
+        Lowering::Math
+    } else {
+        lowering(op, dt)
+    }
 }
 
 /// How `op` on operands of dtype `dt` (for `where`: the dtype of `x`; for
-/// casts: the source dtype) is lowered in the vector loop.
+/// casts: the source dtype) is lowered in the vector loop under
+/// [`Accuracy::Strict`] (see [`lowering_for`]).
 pub fn lowering(op: Op, dt: DType) -> Lowering {
     use Lowering::*;
     match op {
@@ -160,11 +178,18 @@ pub(crate) fn build(
     // expressions (latency of addpd/mulpd is 3-4 cycles); long expressions
     // already have enough independent work and would only spill; per-lane
     // calls are dominated by the call. Not tuned beyond that.
-    let calls = applied
+    let kinds: Vec<Lowering> = applied
         .iter()
-        .any(|(op, dt)| lowering(*op, *dt) == Lowering::Call);
+        .map(|(op, dt)| lowering_for(*op, *dt, opts.accuracy))
+        .collect();
+    let calls = kinds.contains(&Lowering::Call);
+    // PERF: a math routine is 30-150 instructions with long dependency
+    // chains (Horner, divisions); two vectors in flight measured faster
+    // than one or four (examples/vmath_speed.rs), see ACCURACY.md.
+    let math = kinds.contains(&Lowering::Math);
     let unroll = match applied.len() {
         _ if calls => 1,
+        _ if math => 2,
         0..=24 => 4,
         25..=64 => 2,
         _ => 1,
@@ -175,6 +200,23 @@ pub(crate) fn build(
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     let [ptrs, strides, out_ptr, len] = [0, 1, 2, 3].map(|i| b.block_params(entry)[i]);
+    let pool = if math {
+        let id = module
+            .declare_anonymous_data(false, false)
+            .map_err(|e| Error::cranelift(format!("declaring the constant pool: {e}")))?;
+        let gv = module.declare_data_in_func(id, b.func);
+        let zero = b.declare_var(ptr);
+        let z = b.ins().iconst(ptr, 0);
+        b.def_var(zero, z);
+        Some(Pool {
+            id,
+            gv,
+            zero,
+            bytes: Vec::new(),
+        })
+    } else {
+        None
+    };
     let mut l = Lower {
         b,
         module,
@@ -183,6 +225,9 @@ pub(crate) fn build(
         default_w: widest,
         imports: HashMap::new(),
         ptr,
+        accuracy: opts.accuracy,
+        math_fma: vmath::use_fma(has_fma),
+        pool,
     };
     let shape = Shape { lanes, unroll };
     l.body(
@@ -196,6 +241,14 @@ pub(crate) fn build(
     l.b.seal_all_blocks();
     let config = l.module.target_config();
     l.b.finalize(config);
+    if let Some(pool) = l.pool {
+        let mut data = DataDescription::new();
+        data.define(pool.bytes.into_boxed_slice());
+        data.set_align(16);
+        l.module
+            .define_data(pool.id, &data)
+            .map_err(|e| Error::cranelift(format!("defining the constant pool: {e}")))?;
+    }
     Ok(shape)
 }
 
@@ -226,6 +279,22 @@ struct Lower<'a, 'b> {
     default_w: usize,
     imports: HashMap<String, FuncRef>,
     ptr: Type,
+    accuracy: Accuracy,
+    /// FMA inside the math routines (the host has it; see `vmath::use_fma`).
+    math_fma: bool,
+    /// The math routines' constants, when the kernel has any.
+    pool: Option<Pool>,
+}
+
+/// The constant pool of the math routines: a data object of the kernel's
+/// module, addressed as `gv + zero` where `zero` is a loop-carried variable
+/// that is always 0 but not provably so, which keeps Cranelift from hoisting
+/// the constant loads out of the loops (see `vmath::Vm`).
+struct Pool {
+    id: DataId,
+    gv: GlobalValue,
+    zero: Variable,
+    bytes: Vec<u8>,
 }
 
 fn mem() -> MemFlagsData {
@@ -397,6 +466,7 @@ impl Lower<'_, '_> {
                 self.b.def_var(*var, next);
             }
         }
+        self.keep_pool_in_loop(o2);
         let c = self.b.ins().icmp(IntCC::UnsignedLessThan, o2, main_end);
         self.b.ins().brif(c, main, &[], rem_check, &[]);
 
@@ -430,12 +500,23 @@ impl Lower<'_, '_> {
         self.b.ins().store(mem(), r, o, 0);
         let o2 = self.b.ins().iadd_imm_s(o, rsize);
         self.b.def_var(out_var, o2);
+        self.keep_pool_in_loop(o2);
         let c = self.b.ins().icmp(IntCC::UnsignedLessThan, o2, end);
         self.b.ins().brif(c, rem, &[], exit, &[]);
 
         self.b.switch_to_block(exit);
         self.b.ins().return_(&[]);
         Ok(())
+    }
+
+    /// Updates the pool's zero at the end of a loop body: `min(zero, p)`
+    /// is 0, but Cranelift cannot tell, so the loads stay in the loop.
+    fn keep_pool_in_loop(&mut self, p: CValue) {
+        if let Some(pool) = &self.pool {
+            let z = self.b.use_var(pool.zero);
+            let z = self.b.ins().umin(z, p);
+            self.b.def_var(pool.zero, z);
+        }
     }
 
     /// Computes one element (scalar) or one vector of the result from the
@@ -473,9 +554,13 @@ impl Lower<'_, '_> {
                         Op::Where => f.dtype(args[1]),
                         _ => f.dtype(args[0]),
                     };
-                    match self.contract(fma, *op, dt, args, uses, &vals, &a) {
-                        Some(v) => v,
-                        None => self.apply(mode, *op, dt, &a, inst.dtype)?,
+                    if let Some(k) = self.int_exponent(*op, dt, args) {
+                        self.math(mode, Op::Pow, dt, &a[..1], Some(k))?
+                    } else {
+                        match self.contract(fma, *op, dt, args, uses, &vals, &a) {
+                            Some(v) => v,
+                            None => self.apply(mode, *op, dt, &a, inst.dtype)?,
+                        }
                     }
                 }
             };
@@ -807,6 +892,9 @@ impl Lower<'_, '_> {
         a: &[CValue],
         rdt: DType,
     ) -> Result<CValue, Error> {
+        if lowering_for(op, dt, self.accuracy) == Lowering::Math {
+            return self.math(mode, op, dt, a, None);
+        }
         if mode == Mode::Vector && lowering(op, dt) != Lowering::Vector {
             return self.per_lane(op, dt, a, rdt);
         }
@@ -1144,6 +1232,153 @@ impl Lower<'_, '_> {
             // All pairs are covered above; the verifier rejects anything else.
             _ => x,
         }
+    }
+
+    // ----- math routines -------------------------------------------------
+
+    /// `Some(k)` when `op` is a float `**` whose exponent is a constant
+    /// integer with `|k| <= vmath::MAX_INT_POW`, under `Accuracy::Fast`.
+    fn int_exponent(&self, op: Op, dt: DType, args: &[exprjit_ir::Value]) -> Option<i32> {
+        if op != Op::Pow || !dt.is_float() || self.accuracy != Accuracy::Fast {
+            return None;
+        }
+        let k = match self.f.inst(args[1]).kind {
+            InstKind::Const(Scalar::F64(k)) => k,
+            InstKind::Const(Scalar::F32(k)) => f64::from(k),
+            _ => return None,
+        };
+        let max = f64::from(vmath::MAX_INT_POW);
+        (k == k.trunc() && k.abs() <= max).then_some(k as i32)
+    }
+
+    /// `op` (or `x ** k` with `powi`) through the math routines, which work
+    /// on `f64x2`: `f32` operands are promoted and the result rounded once;
+    /// the scalar remainder loop runs the same routine on a splat, so every
+    /// element of an array gets the same function whatever its position.
+    fn math(
+        &mut self,
+        mode: Mode,
+        op: Op,
+        dt: DType,
+        a: &[CValue],
+        powi: Option<i32>,
+    ) -> Result<CValue, Error> {
+        let f32 = dt == DType::F32;
+        match mode {
+            Mode::Scalar => {
+                let mut v = Vec::with_capacity(a.len());
+                for x in a {
+                    let x = if f32 {
+                        self.b.ins().fpromote(types::F64, *x)
+                    } else {
+                        *x
+                    };
+                    v.push(self.b.ins().splat(types::F64X2, x));
+                }
+                let r = self.math_f64x2(op, f32, &v, powi)?;
+                let r = self.b.ins().extractlane(r, 0);
+                Ok(if f32 {
+                    self.b.ins().fdemote(types::F32, r)
+                } else {
+                    r
+                })
+            }
+            Mode::Vector if !f32 => self.math_f64x2(op, false, a, powi),
+            Mode::Vector => {
+                let lo: Vec<CValue> = a.iter().map(|x| self.b.ins().fvpromote_low(*x)).collect();
+                let r = self.math_f64x2(op, true, &lo, powi)?;
+                let r_lo = self.b.ins().fvdemote(r);
+                if self.lanes == 2 {
+                    // The upper two lanes of an f32 value are never stored.
+                    return Ok(r_lo);
+                }
+                let mut hi = Vec::with_capacity(a.len());
+                for x in a {
+                    let bytes = self.b.ins().bitcast(types::I8X16, little(), *x);
+                    let mut idx = [0u8; 16];
+                    for (k, i) in idx.iter_mut().enumerate() {
+                        *i = 8 + (k % 8) as u8;
+                    }
+                    let up = self.shuffle(bytes, bytes, idx);
+                    let up = self.b.ins().bitcast(types::F32X4, little(), up);
+                    hi.push(self.b.ins().fvpromote_low(up));
+                }
+                let r = self.math_f64x2(op, true, &hi, powi)?;
+                let r_hi = self.b.ins().fvdemote(r);
+                let lo_b = self.b.ins().bitcast(types::I8X16, little(), r_lo);
+                let hi_b = self.b.ins().bitcast(types::I8X16, little(), r_hi);
+                let mut idx = [0u8; 16];
+                for (k, i) in idx.iter_mut().enumerate() {
+                    *i = if k < 8 { k as u8 } else { 8 + k as u8 };
+                }
+                let both = self.shuffle(lo_b, hi_b, idx);
+                Ok(self.b.ins().bitcast(types::F32X4, little(), both))
+            }
+        }
+    }
+
+    /// One math routine on `f64x2` operands (`for_f32`: the operands are
+    /// promoted `f32` values, which only `powi` treats differently).
+    fn math_f64x2(
+        &mut self,
+        op: Op,
+        for_f32: bool,
+        a: &[CValue],
+        powi: Option<i32>,
+    ) -> Result<CValue, Error> {
+        let Some(pool) = self.pool.as_mut() else {
+            return Err(Error::cranelift(
+                "internal: no constant pool for a math routine",
+            ));
+        };
+        let z = self.b.use_var(pool.zero);
+        let addr = self.b.ins().symbol_value(self.ptr, pool.gv);
+        let base = self.b.ins().iadd(addr, z);
+        let mut vm = Vm::new(&mut self.b, self.math_fma, &mut pool.bytes, base);
+        if let Some(k) = powi {
+            return Ok(if for_f32 {
+                vm.powi_for_f32(a[0], k)
+            } else {
+                vm.powi(a[0], k)
+            });
+        }
+        let r = vm.routine(op, a);
+        match r.huge {
+            None => Ok(r.value),
+            Some(huge) => self.huge_lanes(op, a[0], r.value, huge.0),
+        }
+    }
+
+    /// Replaces the lanes of `fast` where `huge` is set by the scalar
+    /// `f64` libm function of `op` on that lane of `x`, behind a branch
+    /// taken only when some lane needs it.
+    fn huge_lanes(
+        &mut self,
+        op: Op,
+        x: CValue,
+        fast: CValue,
+        huge: CValue,
+    ) -> Result<CValue, Error> {
+        let any = self.b.ins().vany_true(huge);
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        let out = self.b.append_block_param(merge, types::F64X2);
+        self.b.set_cold_block(slow);
+        self.b
+            .ins()
+            .brif(any, slow, &[], merge, &[BlockArg::Value(fast)]);
+        self.b.switch_to_block(slow);
+        let mut v = fast;
+        for k in 0..2u8 {
+            let xk = self.b.ins().extractlane(x, k);
+            let rk = self.libm(op, DType::F64, &[xk])?;
+            v = self.b.ins().insertlane(v, rk, k);
+        }
+        let m = self.b.ins().bitcast(types::F64X2, little(), huge);
+        let v = self.b.ins().bitselect(m, v, fast);
+        self.b.ins().jump(merge, &[BlockArg::Value(v)]);
+        self.b.switch_to_block(merge);
+        Ok(out)
     }
 
     /// The vector lowering of an op without one: per lane, the scalar

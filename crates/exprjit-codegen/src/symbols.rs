@@ -8,8 +8,9 @@
 //! pointer (a symbol whose address is the table's function) to an
 //! `extern "C"` trampoline here, which calls it with the Rust ABI. The
 //! kernel thus calls exactly the function the reference interpreter calls:
-//! the results are the same bits. A vectorised math library later replaces
-//! the trampoline call per lane, keyed by the same `libm` column.
+//! the results are the same bits (`Accuracy::Strict`; `Accuracy::Fast`
+//! replaces the call per lane with the inline routines of `vmath`, and
+//! calls the trampoline only for `sin`/`cos`/`tan` of huge arguments).
 
 use exprjit_ir::ops::Libm;
 use exprjit_ir::semantics as sem;

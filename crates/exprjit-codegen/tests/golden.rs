@@ -2,16 +2,32 @@
 //! expressions. `EXPRJIT_BLESS=1 cargo test -p exprjit-codegen --test
 //! golden` rewrites the files under `tests/golden/`.
 
-use exprjit_codegen::{Kernel, Layout, Options};
+use exprjit_codegen::{Accuracy, Kernel, Layout, Options, without_fma};
 use exprjit_ir::DType;
 use std::path::PathBuf;
 
 fn golden(name: &str, text: &str, env: &[(&str, DType)], layouts: &[Layout]) {
+    golden_with(name, text, env, layouts, Accuracy::Fast);
+}
+
+fn golden_with(
+    name: &str,
+    text: &str,
+    env: &[(&str, DType)],
+    layouts: &[Layout],
+    accuracy: Accuracy,
+) {
     let func = exprjit_ir::compile(text, env).unwrap_or_else(|e| panic!("{e}"));
+    let opts = Options {
+        accuracy,
+        ..Options::default()
+    };
+    // The math routines' code depends on the host's FMA: pin the portable
+    // variant so that the golden text is the same on every machine.
     let kernel =
-        Kernel::compile(&func, layouts, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
+        without_fma(|| Kernel::compile(&func, layouts, &opts)).unwrap_or_else(|e| panic!("{e}"));
     let got = format!(
-        "; {text}\n; layouts {layouts:?}, {} lanes x {} unrolled\n{}",
+        "; {text}\n; layouts {layouts:?}, {accuracy:?}, {} lanes x {} unrolled\n{}",
         kernel.lanes(),
         kernel.unroll(),
         kernel.clif()
@@ -81,5 +97,21 @@ fn integer_floordiv_lanes() {
 
 #[test]
 fn libm_call_per_lane() {
-    golden("exp_f32", "exp(x)", &[("x", F32)], &[Contiguous]);
+    golden_with(
+        "exp_f32",
+        "exp(x)",
+        &[("x", F32)],
+        &[Contiguous],
+        Accuracy::Strict,
+    );
+}
+
+#[test]
+fn vector_math_routine() {
+    golden("exp_f64_fast", "exp(x)", &[("x", F64)], &[Contiguous]);
+}
+
+#[test]
+fn integer_power_as_products() {
+    golden("pow3_f64_fast", "x ** 3", &[("x", F64)], &[Contiguous]);
 }

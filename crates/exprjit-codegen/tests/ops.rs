@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use exprjit_codegen::{Kernel, Layout, Operand, Options, Output, lowering};
+use exprjit_codegen::{Accuracy, Kernel, Layout, Operand, Options, Output, lowering};
 use exprjit_ir::{DType, Func, Inst, InstKind, Op, Param, Value};
 
 /// The completeness test: every entry of the table compiles and agrees
@@ -174,8 +174,15 @@ fn fma_is_opt_in() {
     ];
     plain.run(&ops, Output::separate(&mut out)).expect("run");
     assert_eq!(out, [0.0; 5]);
-    let fused = Kernel::compile(&mul_add(), &[Layout::Contiguous; 3], &Options { fma: true })
-        .expect("compile");
+    let fused = Kernel::compile(
+        &mul_add(),
+        &[Layout::Contiguous; 3],
+        &Options {
+            fma: true,
+            ..Options::default()
+        },
+    )
+    .expect("compile");
     if fused.clif().contains("fma") {
         fused.run(&ops, Output::separate(&mut out)).expect("run");
         assert_eq!(out, [0.1f64.mul_add(10.0, -1.0); 5]);
@@ -294,11 +301,15 @@ fn views_show_clif_and_assembly() {
     assert_eq!(k.lanes(), 2);
     assert_eq!(k.params(), [DType::F64; 3]);
     assert_eq!(k.result_dtype(), DType::F64);
-    // Libm calls are annotated with the helper's name.
+    // Libm calls (Strict) are annotated with the helper's name.
+    let strict = Options {
+        accuracy: Accuracy::Strict,
+        ..Options::default()
+    };
     let exp = Kernel::compile(
         &op_func(Op::Exp, DType::F32),
         &[Layout::Contiguous],
-        &Options::default(),
+        &strict,
     )
     .expect("compile");
     assert!(
@@ -306,6 +317,25 @@ fn views_show_clif_and_assembly() {
         "{}",
         exp.disassembly()
     );
+    // Fast: inline vector code, no call at all.
+    let exp = Kernel::compile(
+        &op_func(Op::Exp, DType::F32),
+        &[Layout::Contiguous],
+        &Options::default(),
+    )
+    .expect("compile");
+    let asm = exp.disassembly();
+    assert!(!asm.contains("call"), "{asm}");
+    assert!(asm.contains("roundpd"), "{asm}");
+    // sin calls the libm function only on its cold path for huge arguments.
+    let sin = Kernel::compile(
+        &op_func(Op::Sin, DType::F64),
+        &[Layout::Contiguous],
+        &Options::default(),
+    )
+    .expect("compile");
+    assert!(sin.disassembly().contains("exprjit_call1_f64"));
+    assert!(sin.clif().contains("vany_true"), "{}", sin.clif());
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub(crate) struct Variant {
     pub layouts: Vec<Layout>,
     /// The dtype written (the result's, or the `out` buffer's).
     pub out: DType,
-    pub fma: bool,
+    pub codegen: exprjit_codegen::Options,
 }
 
 struct KernelEntry {

@@ -16,7 +16,7 @@ mod prepared;
 pub mod strategy;
 
 pub use cache::{CacheStats, KernelStats};
-pub use exprjit_codegen::Layout;
+pub use exprjit_codegen::{Accuracy, Layout};
 pub use exprjit_ir::{Array, DType, Data, Element, Error, ErrorKind, Scalar};
 pub use multipass::Mode;
 #[cfg(feature = "ndarray")]
@@ -25,7 +25,10 @@ pub use ndarray;
 pub use operand::ArrayExt;
 pub use operand::{Elem, Elements, ElementsMut, IntoOperand, Operand, Vars, View, ViewError};
 pub use plan::Plan;
-pub use pool::{detect_number_of_cores, num_threads, set_num_threads, set_pinning, set_tile_size};
+pub use pool::{
+    accuracy, detect_number_of_cores, num_threads, set_accuracy, set_num_threads, set_pinning,
+    set_tile_size,
+};
 pub use prepared::Prepared;
 pub use strategy::{Engine, EngineChoice};
 
@@ -56,8 +59,21 @@ pub struct Options {
     pub tile: Option<usize>,
     /// Allow `a*b+c` to become one fused multiply-add (changes results).
     pub fma: bool,
+    /// Vectorised math (`Fast`, within 2 ULP) or the scalar std functions
+    /// (`Strict`, the interpreter's bits); `None`: [`accuracy`].
+    pub accuracy: Option<Accuracy>,
     /// Use exactly `threads` threads even for small calls (benchmarks).
     pub exact_threads: bool,
+}
+
+impl Options {
+    /// The code generator's options for this call.
+    pub(crate) fn codegen(&self) -> exprjit_codegen::Options {
+        exprjit_codegen::Options {
+            fma: self.fma,
+            accuracy: self.accuracy.unwrap_or_else(pool::accuracy),
+        }
+    }
 }
 
 /// What an evaluation did and what it cost.
@@ -446,15 +462,8 @@ fn fused_kernel(
     if let Some(k) = cache::lock().kernel(text, env, &variant) {
         return Ok((k, true));
     }
-    let kernel = Kernel::compile(
-        func,
-        &variant.layouts,
-        &exprjit_codegen::Options {
-            fma: variant.fma,
-            ..Default::default()
-        },
-    )
-    .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, text))?;
+    let kernel = Kernel::compile(func, &variant.layouts, &variant.codegen)
+        .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, text))?;
     let kernel = Arc::new(kernel);
     cache::lock().insert_kernel(text, env, variant, kernel.clone());
     Ok((kernel, false))
@@ -468,7 +477,7 @@ fn simple_variant(
     vars: &Vars<'_>,
     target: Option<(&str, DType)>,
     out_dtype: Option<DType>,
-    fma: bool,
+    codegen: exprjit_codegen::Options,
 ) -> Option<(cache::Variant, usize)> {
     if func.params.iter().any(|p| !p.rolls.is_empty()) {
         return None;
@@ -508,7 +517,14 @@ fn simple_variant(
     }
     let n = n?;
     let out = out_dtype.unwrap_or_else(|| func.result_dtype());
-    Some((cache::Variant { layouts, out, fma }, n))
+    Some((
+        cache::Variant {
+            layouts,
+            out,
+            codegen,
+        },
+        n,
+    ))
 }
 
 fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<Trace, Error> {
@@ -523,7 +539,7 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
         Out::Slice(d, _) | Out::InPlace(_, d, _) => Some(*d),
     };
     let simple =
-        |f: &Func| simple_variant(f, vars, target, out_dtype_asked, opts.fma).map(|(v, _)| v);
+        |f: &Func| simple_variant(f, vars, target, out_dtype_asked, opts.codegen()).map(|(v, _)| v);
     let found = resolve(text, &env, &simple)?;
     let (func, sightings) = (found.func, found.sightings);
 
@@ -536,7 +552,7 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
         && opts.tile.is_none()
         && pool::tile_size_setting() == 0
         && !opts.exact_threads
-        && let Some((_, n)) = simple_variant(&func, vars, target, out_dtype_asked, opts.fma)
+        && let Some((_, n)) = simple_variant(&func, vars, target, out_dtype_asked, opts.codegen())
         && strategy::threads_for(
             n,
             strategy::work_per_element(&func),
@@ -708,7 +724,7 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
     let variant = cache::Variant {
         layouts,
         out: out_dtype,
-        fma: opts.fma,
+        codegen: opts.codegen(),
     };
     let cached = cache::lock().has_kernel(text, &env, &variant);
     let ops = strategy::ops_per_element(&func_out);

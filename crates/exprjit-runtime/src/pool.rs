@@ -11,6 +11,7 @@ pub const NUM_THREADS_ENV: &str = "EXPRJIT_NUM_THREADS";
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 static TILE: AtomicUsize = AtomicUsize::new(0);
 static PIN: AtomicBool = AtomicBool::new(true);
+static STRICT: AtomicBool = AtomicBool::new(false);
 /// The current pool with the thread count and pinning it was built with.
 type PoolSlot = Option<(usize, bool, Arc<rayon::ThreadPool>)>;
 static POOL: OnceLock<RwLock<PoolSlot>> = OnceLock::new();
@@ -41,6 +42,24 @@ pub fn num_threads() -> usize {
 pub fn set_num_threads(n: usize) -> usize {
     let old = num_threads();
     THREADS.store(n.max(1), Ordering::Relaxed);
+    old
+}
+
+/// The accuracy of transcendental functions for calls whose options do not
+/// set one (default [`Accuracy::Fast`](exprjit_codegen::Accuracy)).
+pub fn accuracy() -> exprjit_codegen::Accuracy {
+    if STRICT.load(Ordering::Relaxed) {
+        exprjit_codegen::Accuracy::Strict
+    } else {
+        exprjit_codegen::Accuracy::Fast
+    }
+}
+
+/// Sets the default accuracy; returns the previous one. It is part of every
+/// kernel's cache key, so kernels of both settings can be cached at once.
+pub fn set_accuracy(a: exprjit_codegen::Accuracy) -> exprjit_codegen::Accuracy {
+    let old = accuracy();
+    STRICT.store(a == exprjit_codegen::Accuracy::Strict, Ordering::Relaxed);
     old
 }
 

@@ -43,15 +43,8 @@ impl Prepared {
     ) -> Result<Prepared, Error> {
         let func = Arc::new(exprjit_ir::compile(expr, signature)?);
         let layouts = vec![Layout::Contiguous; func.params.len()];
-        let contiguous = Kernel::compile(
-            &func,
-            &layouts,
-            &exprjit_codegen::Options {
-                fma: opts.fma,
-                ..Default::default()
-            },
-        )
-        .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, expr))?;
+        let contiguous = Kernel::compile(&func, &layouts, &opts.codegen())
+            .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, expr))?;
         let contiguous = Arc::new(contiguous);
         Ok(Prepared {
             text: expr.to_string(),
@@ -85,15 +78,8 @@ impl Prepared {
         if let Some((_, k)) = ks.iter().find(|(l, _)| l == layouts) {
             return Ok(k.clone());
         }
-        let k = Kernel::compile(
-            &self.func,
-            layouts,
-            &exprjit_codegen::Options {
-                fma: self.opts.fma,
-                ..Default::default()
-            },
-        )
-        .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, &self.text))?;
+        let k = Kernel::compile(&self.func, layouts, &self.opts.codegen())
+            .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, &self.text))?;
         let k = Arc::new(k);
         ks.push((layouts.to_vec(), k.clone()));
         Ok(k)

@@ -2,8 +2,9 @@
 //! every layout, and runs a kernel against the reference interpreter.
 #![allow(dead_code, unreachable_pub)]
 
-use exprjit_codegen::{Kernel, Layout, Operand, Options, Output, as_bytes, as_bytes_mut};
+use exprjit_codegen::{Accuracy, Kernel, Layout, Operand, Options, Output, as_bytes, as_bytes_mut};
 use exprjit_ir::interp;
+use exprjit_ir::ops::Exactness;
 use exprjit_ir::{Array, DType, Data, Func, Inst, InstKind, Op, Param, Scalar, Value};
 use exprjit_syntax::Span;
 
@@ -272,31 +273,188 @@ pub fn check_kernel(
     Ok(())
 }
 
+/// The ULP bound of `Accuracy::Fast` for the libm operations.
+pub const FAST_ULPS: u64 = 2;
+
+const STRICT: Options = Options {
+    fma: false,
+    accuracy: Accuracy::Strict,
+};
+
 /// Compiles `func` for `layouts` and checks it at every `len`, with inputs
-/// drawn from `seed`.
+/// drawn from `seed`, under both accuracies: `Strict` bit for bit against
+/// the interpreter, `Fast` with [`check_fast`].
 pub fn check_func(
     func: &Func,
     layouts: &[Layout],
     lens: &[usize],
     seed: u64,
 ) -> Result<(), String> {
-    let kernel =
-        Kernel::compile(func, layouts, &Options::default()).map_err(|e| format!("{e}\n{func}"))?;
+    check_func_with(func, layouts, lens, seed, &STRICT)?;
+    check_func_with(func, layouts, lens, seed, &Options::default())
+}
+
+/// Whether `func` computes a libm operation (which `Fast` lowers within a
+/// ULP bound instead of bit for bit).
+pub fn has_libm(func: &Func) -> bool {
+    func.insts.iter().any(|inst| match &inst.kind {
+        InstKind::Apply(op, args) => {
+            op.info().exactness == Exactness::Libm && func.dtype(args[0]).is_float()
+        }
+        _ => false,
+    })
+}
+
+fn random_inputs(rng: &mut Rng, func: &Func, layouts: &[Layout], len: usize) -> Vec<Input> {
+    func.params
+        .iter()
+        .zip(layouts)
+        .map(|(p, l)| {
+            let n = if *l == Layout::Broadcast { 1 } else { len };
+            let xs: Vec<Scalar> = (0..n).map(|_| value(rng, p.dtype)).collect();
+            let stride = [-3, -2, -1, 2, 3, 1, 0][rng.below(7)];
+            input(rng, p.dtype, *l, &xs, stride)
+        })
+        .collect()
+}
+
+/// [`check_func`] under one set of options.
+pub fn check_func_with(
+    func: &Func,
+    layouts: &[Layout],
+    lens: &[usize],
+    seed: u64,
+    opts: &Options,
+) -> Result<(), String> {
+    if opts.accuracy == Accuracy::Fast && has_libm(func) {
+        return check_fast(func, layouts, lens, seed);
+    }
+    let kernel = Kernel::compile(func, layouts, opts).map_err(|e| format!("{e}\n{func}"))?;
     let mut rng = Rng::new(seed);
     for &len in lens {
-        let inputs: Vec<Input> = func
-            .params
-            .iter()
-            .zip(layouts)
-            .map(|(p, l)| {
-                let n = if *l == Layout::Broadcast { 1 } else { len };
-                let xs: Vec<Scalar> = (0..n).map(|_| value(&mut rng, p.dtype)).collect();
-                let stride = [-3, -2, -1, 2, 3, 1, 0][rng.below(7)];
-                input(&mut rng, p.dtype, *l, &xs, stride)
-            })
-            .collect();
+        let inputs = random_inputs(&mut rng, func, layouts, len);
         check_kernel(&kernel, func, &inputs, len)
-            .map_err(|e| e + &first_divergence(func, layouts, &inputs, len))?;
+            .map_err(|e| e + &first_divergence(func, layouts, &inputs, len, opts))?;
+    }
+    Ok(())
+}
+
+/// Distance in ULPs between two floats of one dtype (0 for two NaNs,
+/// `u64::MAX` for NaN against a number; -0.0 is one step from 0.0); for
+/// other dtypes 0 or `u64::MAX`.
+pub fn ulps(a: Scalar, b: Scalar) -> u64 {
+    fn ord64(x: f64) -> i128 {
+        let b = x.to_bits();
+        let mag = i128::from(b & !(1 << 63));
+        if b >> 63 == 1 { -mag - 1 } else { mag }
+    }
+    fn ord32(x: f32) -> i128 {
+        let b = x.to_bits();
+        let mag = i128::from(b & !(1 << 31));
+        if b >> 31 == 1 { -mag - 1 } else { mag }
+    }
+    if a.is_nan() || b.is_nan() {
+        return if a.is_nan() && b.is_nan() {
+            0
+        } else {
+            u64::MAX
+        };
+    }
+    match (a, b) {
+        (Scalar::F64(x), Scalar::F64(y)) => (ord64(x) - ord64(y)).unsigned_abs() as u64,
+        (Scalar::F32(x), Scalar::F32(y)) => (ord32(x) - ord32(y)).unsigned_abs() as u64,
+        _ if a == b => 0,
+        _ => u64::MAX,
+    }
+}
+
+// SAFETY: the C library's pure functions of one double (linked by Rust
+// std), declared with their C signatures; they have no preconditions.
+unsafe extern "C" {
+    safe fn asinh(x: f64) -> f64;
+    safe fn acosh(x: f64) -> f64;
+    safe fn atanh(x: f64) -> f64;
+}
+
+/// The C library's `asinh`, `acosh`, `atanh` (for `f32`, the `f64` one
+/// rounded), which `Fast` is measured against: the operator table's are
+/// Rust std's own formulas, which overflow for huge arguments (`asinh(1e308)`
+/// is inf) and lose bits near 1 (`atanh`).
+pub fn c_libm(op: Op, a: &[Scalar]) -> Option<Scalar> {
+    let f = |x: f64| match op {
+        Op::Arcsinh => asinh(x),
+        Op::Arccosh => acosh(x),
+        _ => atanh(x),
+    };
+    if !matches!(op, Op::Arcsinh | Op::Arccosh | Op::Arctanh) {
+        return None;
+    }
+    match a[0] {
+        Scalar::F64(x) => Some(Scalar::F64(f(x))),
+        Scalar::F32(x) => Some(Scalar::F32(f(f64::from(x)) as f32)),
+        _ => None,
+    }
+}
+
+/// Checks `Accuracy::Fast` one instruction at a time, since a libm result
+/// one ULP off may legitimately change everything downstream (`floor`, a
+/// comparison, a cast): every instruction's value, computed by its own
+/// kernel, must be what the operator table's `eval` gives on the kernels'
+/// values of its operands, bit for bit for exact ops and within
+/// [`FAST_ULPS`] (NaN positions exact) for libm ops.
+pub fn check_fast(
+    func: &Func,
+    layouts: &[Layout],
+    lens: &[usize],
+    seed: u64,
+) -> Result<(), String> {
+    let opts = Options::default();
+    let mut kernels = Vec::with_capacity(func.insts.len());
+    for i in 0..func.insts.len() {
+        let mut f = func.clone();
+        f.result = Value(i as u32);
+        kernels.push(Kernel::compile(&f, layouts, &opts).map_err(|e| format!("{e}\n{f}"))?);
+    }
+    let mut rng = Rng::new(seed);
+    for &len in lens {
+        let inputs = random_inputs(&mut rng, func, layouts, len);
+        let ops: Vec<Operand<'_>> = inputs.iter().map(Input::operand).collect();
+        let mut vals = Vec::with_capacity(func.insts.len());
+        for (i, k) in kernels.iter().enumerate() {
+            let mut out = Data::zeros(func.insts[i].dtype, len);
+            let output = match &mut out {
+                Data::Bool(v) => Output::Bools(v),
+                Data::I32(v) => Output::Separate(as_bytes_mut(v)),
+                Data::I64(v) => Output::Separate(as_bytes_mut(v)),
+                Data::F32(v) => Output::Separate(as_bytes_mut(v)),
+                Data::F64(v) => Output::Separate(as_bytes_mut(v)),
+            };
+            k.run(&ops, output).map_err(|e| format!("run: {e}"))?;
+            vals.push(out);
+        }
+        for (i, inst) in func.insts.iter().enumerate() {
+            let InstKind::Apply(op, args) = &inst.kind else {
+                continue;
+            };
+            let libm = op.info().exactness == Exactness::Libm && func.dtype(args[0]).is_float();
+            for e in 0..len {
+                let a: Vec<Scalar> = args.iter().map(|v| vals[v.index()].get(e)).collect();
+                let want = c_libm(*op, &a).unwrap_or_else(|| (op.info().eval)(&a, inst.dtype));
+                let got = vals[i].get(e);
+                let ok = if libm {
+                    ulps(got, want) <= FAST_ULPS
+                } else {
+                    same(got, want)
+                };
+                if !ok {
+                    return Err(format!(
+                        "fast: v{i} = {op:?} at element {e} of {len}: jit {got} ({:#x}), eval {want} ({:#x}) on {a:?}; layouts {layouts:?}\n{func}",
+                        got.bits(),
+                        want.bits()
+                    ));
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -304,12 +462,18 @@ pub fn check_func(
 /// On a mismatch: the first instruction whose value differs between the
 /// JIT and the interpreter in any bit (NaN payloads included), found by
 /// compiling each instruction as the result.
-pub fn first_divergence(func: &Func, layouts: &[Layout], inputs: &[Input], len: usize) -> String {
+pub fn first_divergence(
+    func: &Func,
+    layouts: &[Layout],
+    inputs: &[Input],
+    len: usize,
+    opts: &Options,
+) -> String {
     let arrays: Vec<&Array> = inputs.iter().map(|i| &i.logical).collect();
     for i in 0..func.insts.len() {
         let mut f = func.clone();
         f.result = Value(i as u32);
-        let Ok(k) = Kernel::compile(&f, layouts, &Options::default()) else {
+        let Ok(k) = Kernel::compile(&f, layouts, opts) else {
             return format!("\nv{i}: does not compile");
         };
         let Ok(want) = interp::eval(&f, &arrays, "") else {

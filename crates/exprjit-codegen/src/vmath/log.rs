@@ -1,0 +1,261 @@
+//! Turns `log`, `log2`, `log10`, `log1p`, `arcsinh`, `arccosh` and
+//! `arctanh` into vector code around one logarithm core (fdlibm's
+//! `log(1+f) = 2s + s R(s^2)`, `s = f / (2 + f)`) that takes its argument
+//! as a double-double `u + c`.
+
+use super::consts::{LG2_HI, LG2_LO, LN2_HI, LN2_LO, LOG2E, LOG2E_LO, LOG10E, LOG10E_LO};
+use super::{M, V, Vm, coeffs};
+use cranelift_codegen::ir::InstBuilder;
+
+const TWO52: f64 = 4_503_599_627_370_496.0;
+const TWO54: f64 = 18_014_398_509_481_984.0;
+
+/// `u = 2^e m`, see [`Vm::decompose`].
+pub(super) struct Decomposed {
+    pub(super) sub: M,
+    pub(super) us: V,
+    pub(super) e: V,
+    pub(super) m: V,
+}
+
+/// The base of a logarithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Base {
+    E,
+    Two,
+    Ten,
+}
+
+/// `log(u + c) = e ln2 + hi + lo` (`hi + lo` is `log(m)`, `m` in
+/// `[sqrt(2)/2, sqrt(2))`).
+struct Parts {
+    e: V,
+    hi: V,
+    lo: V,
+}
+
+impl Vm<'_, '_> {
+    /// The core for positive finite `u` (other lanes give garbage that
+    /// [`Vm::log_special`] replaces); `c` is a low part, `|c| <= ulp(u)`.
+    /// `u = 2^e m` with `m` in `[sqrt(2)/2, sqrt(2))`, for positive
+    /// finite `u`; subnormals are first scaled by 2^54 (`sub`, giving `us`).
+    pub(super) fn decompose(&mut self, u: V) -> Decomposed {
+        let sub = self.ltc(u, f64::MIN_POSITIVE);
+        let scaled = self.mulc(u, TWO54);
+        let us = self.sel(sub, scaled, u);
+        let bits = self.as_int(us);
+        let ebits = self.b.ins().ushr_imm_u(bits, 52);
+        // Or-ing the biased exponent into 2^52's mantissa converts it.
+        let magic = self.ci(TWO52.to_bits());
+        let ef = self.b.ins().bor(ebits, magic);
+        let ef = self.as_float(ef);
+        let ef = self.addc(ef, -(TWO52 + 1023.0));
+        let c54 = self.c(54.0);
+        let adj = self.mask(sub, c54);
+        let ef = self.sub(ef, adj);
+        let mant = self.ci(0x000f_ffff_ffff_ffff);
+        let mbits = self.b.ins().band(bits, mant);
+        let one = self.ci(1.0f64.to_bits());
+        let mbits = self.b.ins().bor(mbits, one);
+        let m = self.as_float(mbits);
+        let big = self.gtc(m, std::f64::consts::SQRT_2);
+        let half = self.mulc(m, 0.5);
+        let m = self.sel(big, half, m);
+        let c1 = self.c(1.0);
+        let inc = self.mask(big, c1);
+        let e = self.add(ef, inc);
+        Decomposed { sub, us, e, m }
+    }
+
+    /// The core for positive finite `u` (other lanes give garbage that
+    /// [`Vm::log_special`] replaces); `c` is a low part, `|c| <= ulp(u)`.
+    fn log_parts(&mut self, u: V, c: Option<V>) -> Parts {
+        let Decomposed { sub, us, e, m } = self.decompose(u);
+        let f = self.addc(m, -1.0);
+        let d = self.addc(f, 2.0);
+        let s = self.div(f, d);
+        let z = self.mul(s, s);
+        let p = self.poly(z, &coeffs::LOG);
+        let r = self.mul(z, p);
+        let ff = self.mul(f, f);
+        let hfsq = self.mulc(ff, 0.5);
+        let nh = self.neg(hfsq);
+        let (hi, lo) = self.fast_two_sum(f, nh);
+        let t = self.add(hfsq, r);
+        let mut lo = self.mla(s, t, lo);
+        if let Some(c) = c {
+            let cs = self.mulc(c, TWO54);
+            let cs = self.sel(sub, cs, c);
+            let q = self.div(cs, us);
+            lo = self.add(lo, q);
+        }
+        Parts { e, hi, lo }
+    }
+
+    /// `log_base(u + c) + extra * log_base(2)`: the parts summed with one
+    /// final rounding of a double-double.
+    fn log_sum(&mut self, p: Parts, base: Base, extra: Option<V>) -> V {
+        let e = match extra {
+            Some(x) => self.add(p.e, x),
+            None => p.e,
+        };
+        let (hi, lo, eh, el) = match base {
+            Base::E => {
+                let eh = self.mulc(e, LN2_HI);
+                let el = self.mulc(e, LN2_LO);
+                (p.hi, p.lo, eh, el)
+            }
+            Base::Two | Base::Ten => {
+                let (lh, ll, eh, el) = if base == Base::Two {
+                    let zero = self.c(0.0);
+                    (LOG2E, LOG2E_LO, e, zero)
+                } else {
+                    let eh = self.mulc(e, LG2_HI);
+                    let el = self.mulc(e, LG2_LO);
+                    (LOG10E, LOG10E_LO, eh, el)
+                };
+                let lhv = self.c(lh);
+                let (ph, pe) = self.two_prod(p.hi, lhv);
+                let t = self.mulc(p.hi, ll);
+                let pl = self.add(pe, t);
+                let pl = self.mla(p.lo, lhv, pl);
+                (ph, pl, eh, el)
+            }
+        };
+        let (s, e2) = self.two_sum(eh, hi);
+        let lo = self.add(lo, el);
+        let lo = self.add(lo, e2);
+        self.add(s, lo)
+    }
+
+    /// The results for `u` that is not positive and finite: `log(0)` is
+    /// `-inf`, `log(inf)` is `inf`, negative and NaN give NaN.
+    fn log_special(&mut self, u: V, r: V) -> V {
+        let inf = self.eqc(u, f64::INFINITY);
+        let r = self.selc(inf, f64::INFINITY, r);
+        let zero = self.eqc(u, 0.0);
+        let r = self.selc(zero, f64::NEG_INFINITY, r);
+        let neg = self.ltc(u, 0.0);
+        let r = self.selc(neg, f64::NAN, r);
+        let nan = self.isnan(u);
+        self.sel(nan, u, r)
+    }
+
+    fn log_of(&mut self, u: V, c: Option<V>, base: Base, extra: Option<V>) -> V {
+        let p = self.log_parts(u, c);
+        let r = self.log_sum(p, base, extra);
+        self.log_special(u, r)
+    }
+
+    pub(super) fn log(&mut self, x: V, base: Base) -> V {
+        self.log_of(x, None, base, None)
+    }
+
+    /// `log1p(x) = log(u + c)` with `u + c = 1 + x` exactly (TwoSum).
+    pub(super) fn log1p(&mut self, x: V) -> V {
+        let one = self.c(1.0);
+        let (u, c) = self.two_sum(one, x);
+        let r = self.log_of(u, Some(c), Base::E, None);
+        self.fix_zero(x, r)
+    }
+
+    /// `sqrt(s + sl)` as a double-double (`s >= 0`; 0 gives 0).
+    pub(super) fn sqrt_dd(&mut self, s: V, sl: V) -> (V, V) {
+        let r = self.sqrt(s);
+        let rem = self.rem(r, r, s);
+        let rem = self.add(rem, sl);
+        let twice = self.add(r, r);
+        let rl = self.div(rem, twice);
+        let zero = self.eqc(s, 0.0);
+        let rl = self.selc(zero, 0.0, rl);
+        (r, rl)
+    }
+
+    /// `asinh(|x|) = log1p(|x| + x^2 / (1 + sqrt(1 + x^2)))` in
+    /// double-double; `log(2|x|)` above 2^28.
+    pub(super) fn asinh(&mut self, x: V) -> V {
+        let a = self.abs(x);
+        let (q, ql) = self.two_prod(a, a);
+        let one = self.c(1.0);
+        let (s, sl) = self.two_sum(one, q);
+        let sl = self.add(sl, ql);
+        let (r, rl) = self.sqrt_dd(s, sl);
+        let (dh, dl) = self.fast_two_sum(r, one);
+        let dl = self.add(dl, rl);
+        let fh = self.div(q, dh);
+        let rem = self.rem(fh, dh, q);
+        let rem = self.add(rem, ql);
+        let rem = self.nmla(fh, dl, rem);
+        let fl = self.div(rem, dh);
+        let (wh, wl) = self.fast_two_sum(a, fh);
+        let wl = self.add(wl, fl);
+        let (u, c) = self.two_sum(one, wh);
+        let c = self.add(c, wl);
+        let huge = self.gtc(a, 268_435_456.0);
+        let r = self.huge_log(huge, a, u, c);
+        let r = self.copysign(r, x);
+        self.fix_zero(x, r)
+    }
+
+    /// `log(u + c)`, or `log(2a)` in the `huge` lanes.
+    fn huge_log(&mut self, huge: M, a: V, u: V, c: V) -> V {
+        let u = self.sel(huge, a, u);
+        let zero = self.c(0.0);
+        let c = self.sel(huge, zero, c);
+        let one = self.c(1.0);
+        let extra = self.mask(huge, one);
+        self.log_of(u, Some(c), Base::E, Some(extra))
+    }
+
+    /// `acosh(x)`: `log1p(t + sqrt(t (t + 2)))`, `t = x - 1`, below 2;
+    /// `log(x + sqrt(x^2 - 1))` up to 2^28; `log(2x)` above.
+    pub(super) fn acosh(&mut self, x: V) -> V {
+        let one = self.c(1.0);
+        let two = self.c(2.0);
+        // Near 1 (t exact for x in [1, 2]).
+        let t = self.addc(x, -1.0);
+        let (t2h, t2l) = self.fast_two_sum(two, t);
+        let (p, pl) = self.two_prod(t, t2h);
+        let pl = self.mla(t, t2l, pl);
+        let (r, rl) = self.sqrt_dd(p, pl);
+        let (wh, wl) = self.fast_two_sum(r, t);
+        let wl = self.add(wl, rl);
+        let (un, cn) = self.two_sum(one, wh);
+        let cn = self.add(cn, wl);
+        // Far from 1.
+        let (q, ql) = self.two_prod(x, x);
+        let mone = self.c(-1.0);
+        let (s, sl) = self.fast_two_sum(q, mone);
+        let sl = self.add(sl, ql);
+        let (r2, r2l) = self.sqrt_dd(s, sl);
+        let (ah, al) = self.fast_two_sum(x, r2);
+        let al = self.add(al, r2l);
+        let near = self.ltc(x, 2.0);
+        let u = self.sel(near, un, ah);
+        let c = self.sel(near, cn, al);
+        let huge = self.gtc(x, 268_435_456.0);
+        let r = self.huge_log(huge, x, u, c);
+        let below = self.ltc(x, 1.0);
+        self.selc(below, f64::NAN, r)
+    }
+
+    /// `atanh(x) = log1p(2|x| / (1 - |x|)) / 2`, the quotient in
+    /// double-double.
+    pub(super) fn atanh(&mut self, x: V) -> V {
+        let a = self.abs(x);
+        let one = self.c(1.0);
+        let na = self.neg(a);
+        let (dh, dl) = self.two_sum(one, na);
+        let n = self.add(a, a);
+        let yh = self.div(n, dh);
+        let rem = self.rem(yh, dh, n);
+        let rem = self.nmla(yh, dl, rem);
+        let yl = self.div(rem, dh);
+        let (u, c) = self.two_sum(one, yh);
+        let c = self.add(c, yl);
+        let r = self.log_of(u, Some(c), Base::E, None);
+        let r = self.mulc(r, 0.5);
+        let r = self.copysign(r, x);
+        self.fix_zero(x, r)
+    }
+}
