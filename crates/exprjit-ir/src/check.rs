@@ -5,12 +5,17 @@
 //! Literals are *weak* (Python scalars): `f32_array * 2.0` stays float32.
 //! A sub-expression built only from literals and named constants is
 //! evaluated here, once, with the operator table, and stays weak.
+//!
+//! A reduction (`sum(E, axis=..)`) splits the expression: `E` is checked
+//! as a [`Program`] of its own, and the enclosing function reads the
+//! reduction's result as a parameter (see [`Reduction`]).
 
 use crate::dtype::{DType, Kind, Scalar};
 use crate::error::{Error, ErrorKind};
-use crate::func::{Func, Inst, InstKind, Param, Roll, Value};
-use crate::ops::{Op, Promote};
-use exprjit_syntax::{Expr, ExprKind, Span, UnaryOp};
+use crate::func::{Func, Inst, InstKind, Param, Program, Reduction, Roll, Value};
+use crate::ops::{Op, Promote, ReduceOp};
+use exprjit_syntax::{Arg, Expr, ExprKind, Span, UnaryOp};
+use std::cell::Cell;
 use std::collections::HashMap;
 
 /// Functions the checker rewrites into table operations.
@@ -26,6 +31,8 @@ const CONSTANTS: [(&str, f64); 4] = [
 
 /// Spellings from other libraries and the name exprjit uses.
 const ALIASES: [(&str, &str); 12] = [
+    ("amin", "min"),
+    ("amax", "max"),
     ("asin", "arcsin"),
     ("acos", "arccos"),
     ("atan", "arctan"),
@@ -34,8 +41,6 @@ const ALIASES: [(&str, &str); 12] = [
     ("acosh", "arccosh"),
     ("atanh", "arctanh"),
     ("ln", "log"),
-    ("min", "minimum"),
-    ("max", "maximum"),
     ("pow", "** (the power operator)"),
     ("fabs", "abs"),
 ];
@@ -84,26 +89,29 @@ enum Typed {
     Weak(Scalar),
 }
 
-/// Type checks `expr` (parsed from `text`) and lowers it to IR. The
-/// function's parameters are the variables it names, in order of first
-/// appearance.
+/// Type checks an elementwise `expr` (parsed from `text`) and lowers it to
+/// IR. The function's parameters are the variables it names, in order of
+/// first appearance. An expression with a reduction is a
+/// [`ErrorKind::NotElementwise`] error here; [`check_program`] takes it.
 pub fn check(expr: &Expr, text: &str, env: &(impl Env + ?Sized)) -> Result<Func, Error> {
-    let mut cx = Checker {
-        text,
-        env: &|n| env.dtype_of(n),
-        names: &|| env.names(),
-        params: Vec::new(),
-        param_values: HashMap::new(),
-        rolls: Vec::new(),
-        insts: Vec::new(),
-    };
-    let top = cx.expr(expr)?;
-    let result = cx.strong(top, expr.span);
-    Ok(Func {
-        params: cx.params,
-        insts: cx.insts,
-        result,
-    })
+    let program = check_program(expr, text, env)?;
+    match program.reductions.first() {
+        Some(r) => Err(Error::new(
+            ErrorKind::NotElementwise {
+                function: r.op.name().to_string(),
+            },
+            Some(r.span),
+            text,
+        )),
+        None => Ok(program.main),
+    }
+}
+
+/// Type checks `expr` (parsed from `text`) and lowers it to a [`Program`]:
+/// an elementwise function and the reductions it reads.
+pub fn check_program(expr: &Expr, text: &str, env: &(impl Env + ?Sized)) -> Result<Program, Error> {
+    let counter = Cell::new(0);
+    Checker::new(text, &|n| env.dtype_of(n), &|| env.names(), &counter).program(expr)
 }
 
 struct Checker<'a> {
@@ -116,9 +124,50 @@ struct Checker<'a> {
     /// The rolls around the sub-expression being checked, outermost first.
     rolls: Vec<Roll>,
     insts: Vec<Inst>,
+    /// The reductions this function reads, in order of completion.
+    reductions: Vec<Reduction>,
+    /// Reduction names by the call's fully parenthesised text, so that a
+    /// reduction written twice is computed once.
+    reduction_names: HashMap<String, String>,
+    /// Numbers reduction names, across the whole expression.
+    counter: &'a Cell<u32>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn new(
+        text: &'a str,
+        env: &'a dyn Fn(&str) -> Option<DType>,
+        names: &'a dyn Fn() -> Vec<String>,
+        counter: &'a Cell<u32>,
+    ) -> Checker<'a> {
+        Checker {
+            text,
+            env,
+            names,
+            params: Vec::new(),
+            param_values: HashMap::new(),
+            rolls: Vec::new(),
+            insts: Vec::new(),
+            reductions: Vec::new(),
+            reduction_names: HashMap::new(),
+            counter,
+        }
+    }
+
+    /// Checks `expr` as a whole program (its result materialised).
+    fn program(mut self, expr: &Expr) -> Result<Program, Error> {
+        let top = self.expr(expr)?;
+        let result = self.strong(top, expr.span);
+        Ok(Program {
+            main: Func {
+                params: self.params,
+                insts: self.insts,
+                result,
+            },
+            reductions: self.reductions,
+        })
+    }
+
     fn err(&self, kind: ErrorKind, span: Span) -> Error {
         Error::new(kind, Some(span), self.text)
     }
@@ -170,6 +219,9 @@ impl Checker<'_> {
                 )
             }
             ExprKind::Call { name, args, .. } if name == "roll" => self.roll(e, args),
+            ExprKind::Call { name, args, .. } if let Some(op) = ReduceOp::from_name(name) => {
+                self.reduction(e, op, args)
+            }
             ExprKind::Call {
                 name,
                 name_span,
@@ -220,21 +272,27 @@ impl Checker<'_> {
         }
     }
 
-    fn name(&mut self, name: &str, span: Span) -> Result<Typed, Error> {
+    /// The parameter for `name` read through the current rolls, added on
+    /// first use.
+    fn param(&mut self, name: &str, dtype: DType, span: Span) -> Value {
         let key = (name.to_string(), self.rolls.clone());
         if let Some(&v) = self.param_values.get(&key) {
-            return Ok(Typed::Strong(v));
+            return v;
         }
+        let n = u32::try_from(self.params.len()).unwrap_or(u32::MAX);
+        self.params.push(Param {
+            name: name.to_string(),
+            dtype,
+            rolls: self.rolls.clone(),
+        });
+        let v = self.push(InstKind::Param(n), dtype, span);
+        self.param_values.insert(key, v);
+        v
+    }
+
+    fn name(&mut self, name: &str, span: Span) -> Result<Typed, Error> {
         if let Some(dtype) = (self.env)(name) {
-            let n = u32::try_from(self.params.len()).unwrap_or(u32::MAX);
-            self.params.push(Param {
-                name: name.to_string(),
-                dtype,
-                rolls: self.rolls.clone(),
-            });
-            let v = self.push(InstKind::Param(n), dtype, span);
-            self.param_values.insert(key, v);
-            return Ok(Typed::Strong(v));
+            return Ok(Typed::Strong(self.param(name, dtype, span)));
         }
         if let Some((_, x)) = CONSTANTS.iter().find(|(n, _)| *n == name) {
             return Ok(Typed::Weak(Scalar::F64(*x)));
@@ -300,8 +358,9 @@ impl Checker<'_> {
                 )
                 .with_hint("roll(x, shift, axis) needs all three; numpy's roll over the flattened array is not supported"));
         };
-        let shift_value = self.integer_constant(shift, "shift")?;
-        let axis_value = self.integer_constant(axis, "axis")?;
+        let hint = "write an integer literal, e.g. roll(u, 1, 0)";
+        let shift_value = self.integer_constant(shift, "roll's shift", hint)?;
+        let axis_value = self.integer_constant(axis, "roll's axis", hint)?;
         let mut scope = Vec::new();
         self.variables(x, &mut scope);
         self.rolls.push(Roll {
@@ -315,32 +374,185 @@ impl Checker<'_> {
         result
     }
 
-    /// The value of an integer constant expression (literals and named
-    /// constants only), or a `NotConstant` error at `e`.
-    fn integer_constant(&mut self, e: &Expr, what: &str) -> Result<i64, Error> {
-        // Checked outside any roll: a constant does not depend on it.
+    /// The value of a constant expression (literals and named constants
+    /// only), checked outside any roll: a constant does not depend on it.
+    fn constant(&mut self, e: &Expr) -> Result<Typed, Error> {
         let saved = std::mem::take(&mut self.rolls);
         let t = self.expr(e);
         self.rolls = saved;
-        match t? {
+        t
+    }
+
+    /// The value of an integer constant expression, or a `NotConstant`
+    /// error at `e`.
+    fn integer_constant(&mut self, e: &Expr, what: &str, hint: &str) -> Result<i64, Error> {
+        match self.constant(e)? {
             Typed::Weak(Scalar::I64(v)) => Ok(v),
             _ => Err(self
                 .err(
                     ErrorKind::NotConstant {
-                        what: format!("roll's {what}"),
+                        what: what.to_string(),
                     },
                     e.span,
                 )
-                .with_hint("write an integer literal, e.g. roll(u, 1, 0)")),
+                .with_hint(hint)),
         }
     }
 
-    /// The variables (bound in the environment) that `e` names.
-    fn variables(&self, e: &Expr, out: &mut Vec<String>) {
+    /// `op(x, axis, keepdims=..)`: checks `x` as a program of its own,
+    /// records the reduction, and reads its result through a parameter.
+    /// `axis` (positional or keyword) is an integer constant, `keepdims`
+    /// (keyword only, as in numpy) `True` or `False`.
+    fn reduction(&mut self, call: &Expr, op: ReduceOp, args: &[Arg]) -> Result<Typed, Error> {
+        let function = op.name();
+        let mut x: Option<&Expr> = None;
+        let mut axis: Option<&Expr> = None;
+        let mut keepdims: Option<&Expr> = None;
+        let positional = args.iter().filter(|a| a.name.is_none()).count();
+        let mut seen = 0;
+        for a in args {
+            let slot = match &a.name {
+                None => {
+                    seen += 1;
+                    match seen {
+                        1 => &mut x,
+                        2 => &mut axis,
+                        _ => {
+                            return Err(self
+                                .err(
+                                    ErrorKind::WrongArity {
+                                        function: function.into(),
+                                        expected: 2,
+                                        found: positional,
+                                    },
+                                    a.value.span,
+                                )
+                                .with_hint(format!(
+                                    "{function}(x, axis) or {function}(x, axis=0, keepdims=True)"
+                                )));
+                        }
+                    }
+                }
+                Some((kw, _)) if kw == "axis" => &mut axis,
+                Some((kw, _)) if kw == "keepdims" => &mut keepdims,
+                Some((kw, span)) => {
+                    return Err(self.err(
+                        ErrorKind::UnexpectedKeyword {
+                            function: function.into(),
+                            keyword: kw.clone(),
+                        },
+                        *span,
+                    ));
+                }
+            };
+            if slot.is_some() {
+                let (argument, span) = match &a.name {
+                    Some((kw, span)) => (kw.clone(), *span),
+                    None => ("axis".to_string(), a.value.span),
+                };
+                return Err(self.err(
+                    ErrorKind::DuplicateArgument {
+                        function: function.into(),
+                        argument,
+                    },
+                    span,
+                ));
+            }
+            *slot = Some(&a.value);
+        }
+        let Some(x) = x else {
+            return Err(self.err(
+                ErrorKind::WrongArity {
+                    function: function.into(),
+                    expected: 1,
+                    found: 0,
+                },
+                call.span,
+            ));
+        };
+        let axis_value = match axis {
+            None => None,
+            Some(a) => {
+                let hint = match op {
+                    ReduceOp::Min | ReduceOp::Max => format!(
+                        "the elementwise {function}imum of two arrays is {function}imum(a, b)"
+                    ),
+                    _ => format!("write an integer literal, e.g. {function}(x, axis=0)"),
+                };
+                Some(self.integer_constant(a, &format!("{function}'s axis"), &hint)?)
+            }
+        };
+        let keepdims_value = match keepdims {
+            None => false,
+            Some(k) => match self.constant(k)? {
+                Typed::Weak(Scalar::Bool(b)) => b,
+                _ => {
+                    return Err(self.err(
+                        ErrorKind::NotBoolConstant {
+                            what: "keepdims".into(),
+                        },
+                        k.span,
+                    ));
+                }
+            },
+        };
+        let name = self.reduction_name(call);
+        let dtype = match self.reductions.iter().find(|r| r.name == name) {
+            Some(r) => r.dtype(),
+            None => {
+                let sub = Checker::new(self.text, self.env, self.names, self.counter);
+                let input = sub.program(x)?;
+                let r = Reduction {
+                    name: name.clone(),
+                    op,
+                    input,
+                    input_text: self.text.get(x.span.range()).unwrap_or("").to_string(),
+                    axis: axis_value,
+                    keepdims: keepdims_value,
+                    span: call.span,
+                    axis_span: axis.map_or(call.span, |a| a.span),
+                };
+                let dtype = r.dtype();
+                self.reductions.push(r);
+                dtype
+            }
+        };
+        Ok(Typed::Strong(self.param(&name, dtype, call.span)))
+    }
+
+    /// The parameter name of the reduction `call`: its source text (spaces
+    /// collapsed) and a number unique in the expression. The same call
+    /// written twice gets one name.
+    fn reduction_name(&mut self, call: &Expr) -> String {
+        let key = format!("{call:#}");
+        if let Some(n) = self.reduction_names.get(&key) {
+            return n.clone();
+        }
+        let k = self.counter.get();
+        self.counter.set(k.saturating_add(1));
+        let source = self.text.get(call.span.range()).unwrap_or("");
+        let name = format!(
+            "{}#{k}",
+            source.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        self.reduction_names.insert(key, name.clone());
+        name
+    }
+
+    /// The variables (bound in the environment) that `e` names, and the
+    /// reductions it reads (by parameter name): together, what the shape of
+    /// `e` is the broadcast of.
+    fn variables(&mut self, e: &Expr, out: &mut Vec<String>) {
         match &e.kind {
             ExprKind::Name(n) => {
                 if (self.env)(n).is_some() && !out.contains(n) {
                     out.push(n.clone());
+                }
+            }
+            ExprKind::Call { name, .. } if ReduceOp::from_name(name).is_some() => {
+                let n = self.reduction_name(e);
+                if !out.contains(&n) {
+                    out.push(n);
                 }
             }
             ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) => {}

@@ -47,6 +47,25 @@ pub enum ErrorKind {
     NotConstant {
         what: String,
     },
+    /// An argument that must be `True` or `False` is not (`keepdims`).
+    NotBoolConstant {
+        what: String,
+    },
+    /// An argument given twice (positionally and by keyword).
+    DuplicateArgument {
+        function: String,
+        argument: String,
+    },
+    /// A reduction where only an elementwise expression is taken (the
+    /// single-kernel entry points: `exprjit_ir::compile`, `Prepared`).
+    NotElementwise {
+        function: String,
+    },
+    /// `min`, `max` or `mean` of no elements (of an empty array, or along
+    /// an axis of length 0), which numpy refuses too.
+    EmptyReduction {
+        op: String,
+    },
     /// An axis beyond the array's dimensions.
     AxisOutOfRange {
         axis: i64,
@@ -147,6 +166,18 @@ impl Error {
                 format!("'{op}' is not defined for {dtype}")
             }
             ErrorKind::NotConstant { what } => format!("{what} must be an integer constant"),
+            ErrorKind::NotBoolConstant { what } => format!("{what} must be True or False"),
+            ErrorKind::DuplicateArgument { function, argument } => {
+                format!("{function}() got multiple values for argument '{argument}'")
+            }
+            ErrorKind::NotElementwise { function } => {
+                format!(
+                    "{function}() is a reduction; only elementwise expressions compile to one kernel"
+                )
+            }
+            ErrorKind::EmptyReduction { op } => {
+                format!("zero-size array to reduction operation {op} which has no identity")
+            }
             ErrorKind::AxisOutOfRange { axis, ndim } => {
                 format!("axis {axis} is out of range for an array of {ndim} dimensions")
             }

@@ -1,9 +1,10 @@
 //! The typed IR: a [`Func`] is a list of instructions in dependency order,
-//! each defining one [`Value`] of one dtype; plus its text form and the
+//! each defining one [`Value`] of one dtype; a [`Program`] is a `Func` plus
+//! the [`Reduction`]s whose results it reads; plus their text form and the
 //! verifier that checks the invariants every pass must keep.
 
 use crate::dtype::{DType, Scalar};
-use crate::ops::{Op, Promote};
+use crate::ops::{Op, Promote, ReduceOp};
 use exprjit_syntax::Span;
 use std::fmt::{self, Write};
 
@@ -295,5 +296,217 @@ impl fmt::Display for Func {
         }
         writeln!(f, "    return {}", self.result)?;
         f.write_str("}")
+    }
+}
+
+impl Func {
+    /// This function with its result cast to `to` (unchanged if it is
+    /// already of that dtype).
+    pub fn with_result_dtype(&self, to: DType) -> Func {
+        let mut f = self.clone();
+        if f.result_dtype() == to {
+            return f;
+        }
+        let span = f.inst(f.result).span;
+        f.insts.push(Inst {
+            kind: InstKind::Apply(Op::Cast(to), vec![f.result]),
+            dtype: to,
+            span,
+        });
+        f.result = Value(u32::try_from(f.insts.len() - 1).unwrap_or(u32::MAX));
+        f
+    }
+}
+
+/// An expression split at its reductions: `main` is elementwise, and each
+/// of its parameters is either a variable or the result of one of
+/// `reductions` (by [`Reduction::name`]), which are evaluated, in order,
+/// before `main`. `sqrt(sum(v*v))` is `main = sqrt(p)` with `p` the
+/// reduction `sum` of the program `v*v`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    pub main: Func,
+    pub reductions: Vec<Reduction>,
+}
+
+/// `op(input, axis=.., keepdims=..)` inside an expression. Its result is
+/// bound to the parameters of the enclosing function named [`Reduction::name`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reduction {
+    /// The call's source text and `#k` (`sum(v*v)#0`): a name no variable
+    /// can have, unique in the whole expression.
+    pub name: String,
+    pub op: ReduceOp,
+    /// The reduced expression, checked as a program of its own (it may hold
+    /// reductions). Rolls around the call apply to the result (the
+    /// parameter), not to the input.
+    pub input: Program,
+    /// The reduced expression's source text (it keys the input's kernel in
+    /// the runtime's cache).
+    pub input_text: String,
+    /// The axis of the input (negative counts from the last), or `None`
+    /// for all elements. Resolved when shapes are known.
+    pub axis: Option<i64>,
+    /// numpy's `keepdims`: the reduced axes stay, with length 1.
+    pub keepdims: bool,
+    /// The whole call.
+    pub span: Span,
+    /// The axis argument (the call when there is none).
+    pub axis_span: Span,
+}
+
+impl Reduction {
+    /// The dtype of the result, which is also the dtype the input's values
+    /// are folded in ([`ReduceOp::result_dtype`]).
+    pub fn dtype(&self) -> DType {
+        self.op.result_dtype(self.input.main.result_dtype())
+    }
+
+    /// The reduced axis for an input of `ndim` dimensions (`None`: all).
+    pub fn resolve_axis(&self, ndim: usize) -> Result<Option<usize>, BadAxis> {
+        let Some(axis) = self.axis else {
+            return Ok(None);
+        };
+        let resolved = if axis < 0 { axis + ndim as i64 } else { axis };
+        if resolved < 0 || resolved >= ndim as i64 {
+            return Err(BadAxis {
+                axis,
+                ndim,
+                span: self.axis_span,
+            });
+        }
+        Ok(Some(resolved as usize))
+    }
+
+    /// The result's shape for an input of shape `shape` reduced along
+    /// `axis` (from [`Reduction::resolve_axis`]).
+    pub fn result_shape(&self, shape: &[usize], axis: Option<usize>) -> Vec<usize> {
+        match (axis, self.keepdims) {
+            (None, false) => Vec::new(),
+            (None, true) => vec![1; shape.len()],
+            (Some(a), false) => [&shape[..a], &shape[a + 1..]].concat(),
+            (Some(a), true) => {
+                let mut s = shape.to_vec();
+                s[a] = 1;
+                s
+            }
+        }
+    }
+}
+
+impl Program {
+    /// A program without reductions.
+    pub fn elementwise(main: Func) -> Program {
+        Program {
+            main,
+            reductions: Vec::new(),
+        }
+    }
+
+    pub fn result_dtype(&self) -> DType {
+        self.main.result_dtype()
+    }
+
+    /// The reduction whose result the parameter `name` is, if any.
+    pub fn reduction(&self, name: &str) -> Option<&Reduction> {
+        self.reductions.iter().find(|r| r.name == name)
+    }
+
+    /// The variables the program reads (in `main` and in every reduction's
+    /// input), each once, in order of first appearance in the text.
+    pub fn variables(&self) -> Vec<String> {
+        let mut found: Vec<(u32, String)> = Vec::new();
+        self.collect_variables(&mut found);
+        found.sort_by_key(|(at, _)| *at);
+        let mut names: Vec<String> = Vec::with_capacity(found.len());
+        for (_, n) in found {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        names
+    }
+
+    fn collect_variables(&self, out: &mut Vec<(u32, String)>) {
+        for inst in &self.main.insts {
+            if let InstKind::Param(k) = inst.kind
+                && let Some(p) = self.main.params.get(k as usize)
+                && self.reduction(&p.name).is_none()
+            {
+                out.push((inst.span.start, p.name.clone()));
+            }
+        }
+        for r in &self.reductions {
+            r.input.collect_variables(out);
+        }
+    }
+
+    /// Verifies `main` and every reduction's input, and that each
+    /// parameter named after a reduction has its dtype. A failure is a bug
+    /// in exprjit.
+    pub fn verify(&self) -> Result<(), String> {
+        self.main.verify()?;
+        for (i, r) in self.reductions.iter().enumerate() {
+            if self.reductions[..i].iter().any(|o| o.name == r.name) {
+                return Err(format!("reduction {} defined twice\n{self}", r.name));
+            }
+            r.input.verify()?;
+        }
+        for p in &self.main.params {
+            if let Some(r) = self.reduction(&p.name)
+                && r.dtype() != p.dtype
+            {
+                return Err(format!(
+                    "parameter {} is {}, its reduction gives {}\n{self}",
+                    p.name,
+                    p.dtype,
+                    r.dtype()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Reduction {
+    /// `sum(axis=1, keepdims)`, or `sum` over all elements.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.op.name())?;
+        match (self.axis, self.keepdims) {
+            (None, false) => Ok(()),
+            (None, true) => f.write_str("(keepdims)"),
+            (Some(a), false) => write!(f, "(axis={a})"),
+            (Some(a), true) => write!(f, "(axis={a}, keepdims)"),
+        }
+    }
+}
+
+impl fmt::Display for Program {
+    /// The reductions, each as its name, dtype and input program (indented),
+    /// then `main`; a program without reductions prints as its `main`:
+    ///
+    /// ```text
+    /// reduce sum(v*v)#0: f64 = sum {
+    ///     fn(v: f64) -> f64 {
+    ///         v0 = param.f64 v
+    ///         v1 = mul.f64 v0, v0
+    ///         return v1
+    ///     }
+    /// }
+    /// fn(sum(v*v)#0: f64) -> f64 {
+    ///     v0 = param.f64 sum(v*v)#0
+    ///     v1 = sqrt.f64 v0
+    ///     return v1
+    /// }
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.reductions {
+            writeln!(f, "reduce {}: {} = {r} {{", r.name, r.dtype().short_name())?;
+            for line in r.input.to_string().lines() {
+                writeln!(f, "    {line}")?;
+            }
+            writeln!(f, "}}")?;
+        }
+        write!(f, "{}", self.main)
     }
 }

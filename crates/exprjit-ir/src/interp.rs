@@ -1,5 +1,7 @@
 //! The reference interpreter: evaluates a [`Func`] over arrays one element
-//! at a time, with the operator table's scalar functions.
+//! at a time, with the operator table's scalar functions, and a
+//! [`Program`] by evaluating each reduction's input to an array and
+//! folding its lines with [`semantics::fold_line`].
 //!
 //! It is deliberately naive (a `Scalar` enum per value, no vectors, no
 //! tiles) so that it is easy to believe. Every other execution path is
@@ -8,8 +10,135 @@
 use crate::array::{Array, Data, shape_len};
 use crate::dtype::Scalar;
 use crate::error::{Error, ErrorKind};
-use crate::func::{Func, InstKind, resolve_rolls};
+use crate::func::{BadAxis, Func, InstKind, Program, Reduction, resolve_rolls};
+use crate::ops::ReduceOp;
+use crate::semantics::{self, EmptyReduction, Fold};
 use crate::shape::{broadcast, broadcast_strides};
+
+/// Evaluates `program`: each reduction (its input evaluated by this
+/// function, then [`reduce`]d), then `main` with the reductions' results
+/// bound to their parameters. `lookup` gives each variable's array.
+pub fn eval_program(
+    program: &Program,
+    lookup: &dyn Fn(&str) -> Option<Array>,
+    text: &str,
+) -> Result<Array, Error> {
+    let mut computed: Vec<(String, Array)> = Vec::with_capacity(program.reductions.len());
+    for r in &program.reductions {
+        let input = eval_program(&r.input, lookup, text)?;
+        computed.push((r.name.clone(), reduce(r, &input, text)?));
+    }
+    let mut owned: Vec<Array> = Vec::with_capacity(program.main.params.len());
+    for p in &program.main.params {
+        let a = match computed.iter().find(|(n, _)| *n == p.name) {
+            Some((_, a)) => a.clone(),
+            None => lookup(&p.name).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Internal(format!("'{}' is unbound", p.name)),
+                    None,
+                    text,
+                )
+            })?,
+        };
+        owned.push(a);
+    }
+    let refs: Vec<&Array> = owned.iter().collect();
+    eval(&program.main, &refs, text)
+}
+
+/// The reduction `r` of `input`, the value of its input expression: the
+/// values cast to the reduction's dtype, the axis resolved against
+/// `input`'s dimensions, and each line folded by [`fold_array`].
+pub fn reduce(r: &Reduction, input: &Array, text: &str) -> Result<Array, Error> {
+    let axis = r.resolve_axis(input.ndim()).map_err(|b| b.error(text))?;
+    let dtype = r.dtype();
+    let values = if input.dtype() == dtype {
+        input.clone()
+    } else {
+        let mut data = Data::zeros(dtype, input.len());
+        for i in 0..input.len() {
+            data.set(i, input.get(i));
+        }
+        Array::new(input.shape().to_vec(), data)
+            .ok_or_else(|| Error::new(ErrorKind::Internal("cast length".into()), None, text))?
+    };
+    let data = fold_array(r.op, &values, axis).map_err(|_| r.empty_error(text))?;
+    Array::new(r.result_shape(input.shape(), axis), data)
+        .ok_or_else(|| Error::new(ErrorKind::Internal("reduction length".into()), None, text))
+}
+
+/// Folds `values` (already in `op`'s result dtype) along `axis`, or all of
+/// them for `None`: each line gathered in order and folded by
+/// [`semantics::fold_line`]; the results in row-major order of the other
+/// axes. A `min`, `max` or `mean` with an empty line fails.
+pub fn fold_array(
+    op: ReduceOp,
+    values: &Array,
+    axis: Option<usize>,
+) -> Result<Data, EmptyReduction> {
+    fn lines<T: Fold>(
+        op: ReduceOp,
+        xs: &[T],
+        shape: &[usize],
+        axis: Option<usize>,
+    ) -> Result<Vec<T>, EmptyReduction> {
+        let Some(a) = axis else {
+            return Ok(vec![semantics::fold_line(op, xs)?]);
+        };
+        let len = shape[a];
+        let inner: usize = shape[a + 1..].iter().product();
+        let outer: usize = shape[..a].iter().product();
+        let mut out = Vec::with_capacity(outer * inner);
+        let mut line = Vec::with_capacity(len);
+        for o in 0..outer {
+            for i in 0..inner {
+                line.clear();
+                line.extend((0..len).map(|k| xs[(o * len + k) * inner + i]));
+                out.push(semantics::fold_line(op, &line)?);
+            }
+        }
+        Ok(out)
+    }
+    let shape = values.shape();
+    Ok(match values.data() {
+        Data::Bool(v) => Data::Bool(lines(op, v, shape, axis)?),
+        Data::I32(v) => Data::I32(lines(op, v, shape, axis)?),
+        Data::I64(v) => Data::I64(lines(op, v, shape, axis)?),
+        Data::F32(v) => Data::F32(lines(op, v, shape, axis)?),
+        Data::F64(v) => Data::F64(lines(op, v, shape, axis)?),
+    })
+}
+
+impl BadAxis {
+    /// The user error this is, in `text`.
+    pub fn error(&self, text: &str) -> Error {
+        Error::new(
+            ErrorKind::AxisOutOfRange {
+                axis: self.axis,
+                ndim: self.ndim,
+            },
+            Some(self.span),
+            text,
+        )
+    }
+}
+
+impl Reduction {
+    /// The error for a `min`, `max` or `mean` of no values, at the call.
+    pub fn empty_error(&self, text: &str) -> Error {
+        let e = Error::new(
+            ErrorKind::EmptyReduction {
+                op: self.op.name().to_string(),
+            },
+            Some(self.span),
+            text,
+        );
+        match self.op {
+            ReduceOp::Mean => e.with_hint("numpy gives nan (with a warning) here; exprjit refuses"),
+            _ => e,
+        }
+    }
+}
 
 /// Evaluates `func` with `inputs[i]` bound to `func.params[i]`, broadcasting
 /// them together. A function of no parameters gives a 0-d array.
@@ -66,16 +195,7 @@ pub fn eval(func: &Func, inputs: &[&Array], text: &str) -> Result<Array, Error> 
     };
     let mut rolls: Vec<Vec<(usize, usize)>> = Vec::with_capacity(func.params.len());
     for p in &func.params {
-        rolls.push(resolve_rolls(&p.rolls, &shape_of, &shape).map_err(|b| {
-            Error::new(
-                ErrorKind::AxisOutOfRange {
-                    axis: b.axis,
-                    ndim: b.ndim,
-                },
-                Some(b.span),
-                text,
-            )
-        })?);
+        rolls.push(resolve_rolls(&p.rolls, &shape_of, &shape).map_err(|b| b.error(text))?);
     }
     let strides: Vec<Vec<usize>> = inputs
         .iter()

@@ -881,8 +881,8 @@ impl Op {
         }
     }
 
-    /// Names users can call: the functions of the table plus the ones the
-    /// type checker rewrites (`clip`).
+    /// Names users can call: the functions of the table, the ones the
+    /// type checker rewrites (`clip`, `roll`) and the reductions.
     pub fn function_names() -> Vec<&'static str> {
         let mut names: Vec<&'static str> = Op::ALL
             .into_iter()
@@ -890,8 +890,82 @@ impl Op {
             .map(|op| op.info().name)
             .collect();
         names.extend(crate::check::EXTRA_FUNCTIONS);
+        names.extend(ReduceOp::ALL.map(ReduceOp::name));
         names.sort_unstable();
         names
+    }
+}
+
+/// A reduction: `sum(x)`, `max(x, axis=1)`, ... Not an IR operation (a
+/// kernel never sees one): the checker splits the expression at each
+/// reduction (see [`crate::Program`]), and the runtime folds the values
+/// of the reduction's input with [`crate::semantics::fold_line`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReduceOp {
+    Sum,
+    Prod,
+    Min,
+    Max,
+    Mean,
+    Any,
+    All,
+}
+
+impl ReduceOp {
+    pub const ALL: [ReduceOp; 7] = [
+        ReduceOp::Sum,
+        ReduceOp::Prod,
+        ReduceOp::Min,
+        ReduceOp::Max,
+        ReduceOp::Mean,
+        ReduceOp::Any,
+        ReduceOp::All,
+    ];
+
+    /// The name users call (numpy's).
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Prod => "prod",
+            ReduceOp::Min => "min",
+            ReduceOp::Max => "max",
+            ReduceOp::Mean => "mean",
+            ReduceOp::Any => "any",
+            ReduceOp::All => "all",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ReduceOp> {
+        ReduceOp::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The dtype the values are folded in, which is also the result's: for
+    /// `sum` and `prod`, numpy's (bool and int32 widen to int64, which
+    /// wraps); `min` and `max` keep the input's; `mean` folds integers and
+    /// bool in float64 and floats in their own dtype; `any` and `all` fold
+    /// `x != 0`. The input is cast to it (by [`Scalar::cast`]) before
+    /// folding.
+    pub fn result_dtype(self, input: DType) -> DType {
+        match (self, input) {
+            (ReduceOp::Sum | ReduceOp::Prod, DType::Bool | DType::I32) => DType::I64,
+            (ReduceOp::Mean, DType::Bool | DType::I32 | DType::I64) => DType::F64,
+            (ReduceOp::Any | ReduceOp::All, _) => DType::Bool,
+            (_, d) => d,
+        }
+    }
+
+    /// The result over no values, for the reductions that have an identity
+    /// (`sum` 0, `prod` 1, `any` false, `all` true); `min`, `max` and
+    /// `mean` of nothing are errors.
+    pub fn identity(self, dtype: DType) -> Option<Scalar> {
+        let one = |v: i64| Some(Scalar::I64(v).cast(dtype));
+        match self {
+            ReduceOp::Sum => one(0),
+            ReduceOp::Prod => one(1),
+            ReduceOp::Any => Some(Scalar::Bool(false)),
+            ReduceOp::All => Some(Scalar::Bool(true)),
+            ReduceOp::Min | ReduceOp::Max | ReduceOp::Mean => None,
+        }
     }
 }
 
@@ -949,6 +1023,31 @@ mod tests {
                     };
                     let out = (info.eval)(&args, result);
                     assert_eq!(out.dtype(), result, "{op:?} on {d}");
+                }
+            }
+        }
+    }
+
+    /// Every reduction: its name maps back and names no elementwise
+    /// function, its result dtype is numpy's, and its identity (if any)
+    /// has that dtype.
+    #[test]
+    fn every_reduction_is_complete() {
+        for r in ReduceOp::ALL {
+            assert_eq!(ReduceOp::from_name(r.name()), Some(r));
+            assert_eq!(Op::function(r.name()), None, "{r:?} shadows a function");
+            assert!(Op::function_names().contains(&r.name()));
+            for d in DType::ALL {
+                let out = r.result_dtype(d);
+                let expected = match r {
+                    ReduceOp::Sum | ReduceOp::Prod if !d.is_float() => DType::I64,
+                    ReduceOp::Mean if !d.is_float() => DType::F64,
+                    ReduceOp::Any | ReduceOp::All => DType::Bool,
+                    _ => d,
+                };
+                assert_eq!(out, expected, "{r:?} of {d}");
+                if let Some(id) = r.identity(out) {
+                    assert_eq!(id.dtype(), out, "{r:?} identity");
                 }
             }
         }

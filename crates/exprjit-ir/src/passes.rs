@@ -7,7 +7,7 @@
 //! rewrites (`x/3.0` stays a division, `x*0` stays a multiplication since
 //! it is NaN for NaN and -0.0 for negative x).
 
-use crate::func::{Func, Inst, InstKind, Value};
+use crate::func::{Func, Inst, InstKind, Program, Value};
 use crate::ops::Op;
 use std::collections::HashMap;
 
@@ -66,6 +66,28 @@ pub fn simplify(func: &Func) -> Func {
     debug_assert!(
         simplified.verify().is_ok(),
         "simplify broke the IR: {:?}",
+        simplified.verify()
+    );
+    simplified
+}
+
+/// [`simplify`] on every function of a program (each reduction's input
+/// too). Parameters are kept, so reductions stay bound.
+pub fn simplify_program(program: &Program) -> Program {
+    let simplified = Program {
+        main: simplify(&program.main),
+        reductions: program
+            .reductions
+            .iter()
+            .map(|r| crate::func::Reduction {
+                input: simplify_program(&r.input),
+                ..r.clone()
+            })
+            .collect(),
+    };
+    debug_assert!(
+        simplified.verify().is_ok(),
+        "simplify broke the program: {:?}",
         simplified.verify()
     );
     simplified

@@ -100,3 +100,27 @@ fn constants_are_shadowed_by_variables() {
     assert_eq!(f.result_dtype(), DType::F32);
     assert_eq!(f.params[0].name, "e");
 }
+
+#[test]
+fn reductions_are_not_elementwise_and_check_their_arguments() {
+    assert_eq!(
+        err("a - mean(a)"),
+        "a - mean(a)\n    ^^^^^^^\nerror: mean() is a reduction; only elementwise expressions compile to one kernel"
+    );
+    let program = |text: &str| match exprjit_ir::compile_program(text, &VARS) {
+        Ok(p) => panic!("{text} compiled:\n{p}"),
+        Err(e) => e.to_string(),
+    };
+    assert_eq!(
+        program("max(a, b)"),
+        "max(a, b)\n       ^\nerror: max's axis must be an integer constant\nhint: the elementwise maximum of two arrays is maximum(a, b)"
+    );
+    assert_eq!(
+        program("sum(a, keepdims=i)"),
+        "sum(a, keepdims=i)\n                ^\nerror: keepdims must be True or False"
+    );
+    assert_eq!(
+        program("sum(a + zz)"),
+        "sum(a + zz)\n        ^^\nerror: unknown variable 'zz'"
+    );
+}

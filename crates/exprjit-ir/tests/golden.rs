@@ -2,7 +2,7 @@
 //! the IR before and after `simplify` and compares it with a file under
 //! `tests/golden/`. Run with `EXPRJIT_BLESS=1` to rewrite the files.
 
-use exprjit_ir::{DType, check, passes};
+use exprjit_ir::{DType, check, check_program, passes};
 use std::path::PathBuf;
 
 /// (file name, expression, variables)
@@ -76,6 +76,27 @@ const CASES: &[Case] = &[
     ),
 ];
 
+/// Programs: expressions with reductions, split into reductions and an
+/// elementwise main function.
+const PROGRAMS: &[Case] = &[
+    ("reduce_norm", "sqrt(sum(v*v))", &[("v", DType::F64)]),
+    (
+        "reduce_nested",
+        "sum(x - mean(x)) + mean(x)",
+        &[("x", DType::I32)],
+    ),
+    (
+        "reduce_axis_roll",
+        "roll(u - mean(u, axis=0), 1, 0) + max(abs(u), -1, keepdims=True)",
+        &[("u", DType::F32)],
+    ),
+    (
+        "reduce_dtypes",
+        "sum(m) + prod(i) + any(f) + all(f) + min(i)",
+        &[("m", DType::Bool), ("i", DType::I32), ("f", DType::F64)],
+    ),
+];
+
 fn golden_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
@@ -91,12 +112,28 @@ fn render(expr: &str, vars: &[(&str, DType)]) -> String {
     format!("; {expr}\n; checked\n{checked}\n; simplified\n{simplified}\n")
 }
 
+fn render_program(expr: &str, vars: &[(&str, DType)]) -> String {
+    let ast = exprjit_syntax::parse(expr).expect("golden expressions parse");
+    let checked = check_program(&ast, expr, vars).expect("golden expressions check");
+    checked.verify().expect("checker output verifies");
+    let simplified = passes::simplify_program(&checked);
+    simplified.verify().expect("simplified IR verifies");
+    format!("; {expr}\n; checked\n{checked}\n; simplified\n{simplified}\n")
+}
+
 #[test]
 fn golden_ir() {
     let bless = std::env::var_os("EXPRJIT_BLESS").is_some();
     let mut failures = Vec::new();
-    for (name, expr, vars) in CASES {
-        let got = render(expr, vars);
+    let rendered = CASES
+        .iter()
+        .map(|(name, expr, vars)| (name, render(expr, vars)))
+        .chain(
+            PROGRAMS
+                .iter()
+                .map(|(name, expr, vars)| (name, render_program(expr, vars))),
+        );
+    for (name, got) in rendered {
         let path = golden_path(name);
         if bless {
             std::fs::write(&path, &got).expect("write golden file");

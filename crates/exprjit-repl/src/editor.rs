@@ -222,7 +222,7 @@ mod tests {
                 .map(|p| p.replacement)
                 .collect()
         };
-        assert_eq!(names("x = ", "al"), vec!["alpha"]);
+        assert_eq!(names("x = ", "al"), vec!["all(", "alpha"]);
         assert!(names("", "sq").contains(&"sqrt(".to_string()));
         assert!(names("", "lin").contains(&"linspace(".to_string()));
         assert_eq!(names(":", "va"), vec!["vars"]);

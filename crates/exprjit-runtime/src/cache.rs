@@ -1,4 +1,4 @@
-//! The compile-cost cache: checked IR and compiled kernels, keyed by
+//! The compile-cost cache: checked programs and compiled kernels, keyed by
 //! expression text, operand dtypes, layouts and options, with LRU eviction
 //! of kernels and statistics of what compiling and running cost.
 //!
@@ -9,7 +9,7 @@
 //! comparisons.
 
 use exprjit_codegen::{Kernel, Layout};
-use exprjit_ir::{DType, Env, Func};
+use exprjit_ir::{DType, Env, Program};
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -34,10 +34,10 @@ struct KernelEntry {
     runs: u64,
 }
 
-/// A checked function for one assignment of dtypes to the identifiers.
+/// A checked program for one assignment of dtypes to the identifiers.
 struct SigEntry {
     signature: Box<[Option<DType>]>,
-    func: Arc<Func>,
+    program: Arc<Program>,
     sightings: u32,
     kernels: Vec<KernelEntry>,
 }
@@ -126,34 +126,34 @@ pub(crate) fn add_run_time(t: Duration) {
     );
 }
 
-/// A found function: the function, how often it was asked for, and the
-/// kernel for the asked variant if one is cached.
+/// A found program: the program, how often it was asked for, and the
+/// kernel of its main function for the asked variant if one is cached.
 pub(crate) struct Found {
-    pub func: Arc<Func>,
+    pub program: Arc<Program>,
     pub sightings: u32,
     pub kernel: Option<Arc<Kernel>>,
 }
 
 impl Inner {
-    /// Looks up the function of `text` for the dtypes `env` gives, counting
-    /// the sighting; then, if `variant` yields one for that function, the
+    /// Looks up the program of `text` for the dtypes `env` gives, counting
+    /// the sighting; then, if `variant` yields one for that program, the
     /// kernel for it (counting a hit, or a miss when absent).
     pub(crate) fn find(
         &mut self,
         text: &str,
         env: &dyn Env,
-        variant: impl FnOnce(&Func) -> Option<Variant>,
+        variant: impl FnOnce(&Program) -> Option<Variant>,
     ) -> Option<Found> {
         self.tick += 1;
         let tick = self.tick;
         let sig = self.texts.get_mut(text)?.sig_mut(env)?;
         sig.sightings = sig.sightings.saturating_add(1);
         let mut found = Found {
-            func: sig.func.clone(),
+            program: sig.program.clone(),
             sightings: sig.sightings,
             kernel: None,
         };
-        if let Some(v) = variant(&sig.func) {
+        if let Some(v) = variant(&sig.program) {
             match sig.kernels.iter_mut().find(|k| k.variant == v) {
                 Some(k) => {
                     k.last_used = tick;
@@ -167,7 +167,7 @@ impl Inner {
         Some(found)
     }
 
-    /// The cached kernel for `variant` of an already cached function,
+    /// The cached kernel for `variant` of an already cached program,
     /// counting a hit or a miss.
     pub(crate) fn kernel(
         &mut self,
@@ -209,13 +209,13 @@ impl Inner {
         })
     }
 
-    /// Caches a checked function (sighting 1).
-    pub(crate) fn insert_func(
+    /// Caches a checked program (sighting 1).
+    pub(crate) fn insert_program(
         &mut self,
         text: &str,
         idents: Box<[Box<str>]>,
         env: &dyn Env,
-        func: Arc<Func>,
+        program: Arc<Program>,
     ) {
         if self.texts.len() >= self.capacity.max(16) * 4 {
             // Drop the texts that hold no kernel.
@@ -230,14 +230,14 @@ impl Inner {
         if entry.sig_mut(env).is_none() {
             entry.sigs.push(SigEntry {
                 signature,
-                func,
+                program,
                 sightings: 1,
                 kernels: Vec::new(),
             });
         }
     }
 
-    /// Caches `kernel` for `variant` of the function, evicting the least
+    /// Caches `kernel` for `variant` of the program, evicting the least
     /// recently used kernels beyond capacity. An evicted kernel's code is
     /// freed when the last running call that holds it returns.
     pub(crate) fn insert_kernel(

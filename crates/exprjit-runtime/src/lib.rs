@@ -1,6 +1,8 @@
 //! Evaluates expressions over operands: binds variables, plans the
 //! iteration (broadcasting, strides, tiles), finds or compiles the kernel in
-//! the compile-cost cache, and runs it on the calling thread or the pool.
+//! the compile-cost cache, and runs it on the calling thread or the pool;
+//! an expression's reductions are evaluated first ([`reduce`](crate::reduce)
+//! module) and their results bound like variables.
 //!
 //! Entry points: [`evaluate`], [`evaluate_into`], [`evaluate_in_place`],
 //! [`evaluate_with`] (options and a [`Trace`] of what ran), and the prepared
@@ -13,6 +15,7 @@ mod operand;
 mod plan;
 pub mod pool;
 mod prepared;
+mod reduce;
 pub mod strategy;
 
 pub use cache::{CacheStats, KernelStats};
@@ -42,9 +45,10 @@ pub fn set_streaming_threshold(bytes: usize) {
 
 use exec::{Input, Target};
 use exprjit_codegen::Kernel;
-use exprjit_ir::{Func, InstKind, Op, Value};
+use exprjit_ir::{Func, InstKind, Program};
 use exprjit_syntax::{Expr, ExprKind};
 use smallvec::SmallVec;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -76,7 +80,11 @@ impl Options {
     }
 }
 
-/// What an evaluation did and what it cost.
+/// What an evaluation did and what it cost. With reductions, it covers
+/// them too: `engine` and `tile` are those of the largest part (the main
+/// expression or a reduction's input), `cache_hit` says that no kernel was
+/// compiled, `threads` is the most any part used, and `elements` counts
+/// the result's elements plus every reduction input's.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Trace {
     pub engine: Engine,
@@ -84,7 +92,7 @@ pub struct Trace {
     pub cache_hit: bool,
     /// Parse, type check and compile time spent by this call.
     pub compile_time: Duration,
-    /// Time spent running kernels.
+    /// Time spent running kernels (and folding reductions).
     pub run_time: Duration,
     pub threads: usize,
     pub tile: usize,
@@ -269,13 +277,13 @@ fn identifiers(expr: &Expr, out: &mut Vec<Box<str>>) {
     }
 }
 
-/// The typed function of `text` for the dtypes `env` gives, from the cache
+/// The typed program of `text` for the dtypes `env` gives, from the cache
 /// or parsed and checked now, with how often it has been asked for and the
 /// cached kernel of the variant `variant` picks for it (if any).
 pub(crate) fn resolve(
     text: &str,
     env: &dyn exprjit_ir::Env,
-    variant: &dyn Fn(&Func) -> Option<cache::Variant>,
+    variant: &dyn Fn(&Program) -> Option<cache::Variant>,
 ) -> Result<cache::Found, Error> {
     if let Some(found) = cache::lock().find(text, env, variant) {
         return Ok(found);
@@ -283,31 +291,14 @@ pub(crate) fn resolve(
     let ast = exprjit_syntax::parse(text)?;
     let mut names = Vec::new();
     identifiers(&ast, &mut names);
-    let func = exprjit_ir::check(&ast, text, env)?;
-    let func = Arc::new(exprjit_ir::passes::simplify(&func));
-    cache::lock().insert_func(text, names.into(), env, func.clone());
+    let program = exprjit_ir::check_program(&ast, text, env)?;
+    let program = Arc::new(exprjit_ir::passes::simplify_program(&program));
+    cache::lock().insert_program(text, names.into(), env, program.clone());
     Ok(cache::Found {
-        func,
+        program,
         sightings: 1,
         kernel: None,
     })
-}
-
-/// `func` with its result converted to `to` (for `out` buffers of another
-/// dtype).
-fn with_result_dtype(func: &Func, to: DType) -> Func {
-    if func.result_dtype() == to {
-        return func.clone();
-    }
-    let mut f = func.clone();
-    let span = f.inst(f.result).span;
-    f.insts.push(exprjit_ir::Inst {
-        kind: InstKind::Apply(Op::Cast(to), vec![f.result]),
-        dtype: to,
-        span,
-    });
-    f.result = Value(f.insts.len() as u32 - 1);
-    f
 }
 
 /// The rolls of each parameter of `func`, resolved against the bound
@@ -332,18 +323,7 @@ pub(crate) fn resolve_param_rolls(
     };
     func.params
         .iter()
-        .map(|p| {
-            exprjit_ir::resolve_rolls(&p.rolls, &shape_of, &result).map_err(|b| {
-                Error::new(
-                    ErrorKind::AxisOutOfRange {
-                        axis: b.axis,
-                        ndim: b.ndim,
-                    },
-                    Some(b.span),
-                    text,
-                )
-            })
-        })
+        .map(|p| exprjit_ir::resolve_rolls(&p.rolls, &shape_of, &result).map_err(|b| b.error(text)))
         .collect()
 }
 
@@ -355,7 +335,7 @@ fn can_cast_same_kind(from: DType, to: DType) -> bool {
 
 /// An operand bound for execution: bytes, dtype, base offset, shape and
 /// strides in elements.
-struct Bound<'a> {
+pub(crate) struct Bound<'a> {
     bytes: &'a [u8],
     dtype: DType,
     base: usize,
@@ -363,7 +343,7 @@ struct Bound<'a> {
     strides: Vec<isize>,
 }
 
-fn bind<'a>(op: &'a Operand<'_>, scalar: &'a [u8; 8]) -> Bound<'a> {
+pub(crate) fn bind<'a>(op: &'a Operand<'_>, scalar: &'a [u8; 8]) -> Bound<'a> {
     match op {
         Operand::View(v) => Bound {
             bytes: v.elements().bytes(),
@@ -411,8 +391,36 @@ pub(crate) fn scalar_bytes(s: Scalar) -> [u8; 8] {
     b
 }
 
+/// The shape-mismatch error for parameter `i` of `func` (whose operands'
+/// shapes are `shapes`), at the first place the expression reads it.
+pub(crate) fn shape_error(func: &Func, shapes: &[&[usize]], i: usize, text: &str) -> Error {
+    let before = exprjit_ir::shape::broadcast(shapes[..i].iter().copied()).unwrap_or_default();
+    let span = func
+        .insts
+        .iter()
+        .find(|inst| inst.kind == InstKind::Param(i as u32))
+        .map(|inst| inst.span);
+    Error::new(
+        ErrorKind::ShapeMismatch {
+            left: before,
+            right: shapes[i].to_vec(),
+        },
+        span,
+        text,
+    )
+}
+
+/// `op` borrowed for a shorter lifetime (owned arrays by reference).
+fn reborrow<'b>(op: &'b Operand<'_>) -> Operand<'b> {
+    match op {
+        Operand::View(v) => Operand::View(v.clone()),
+        Operand::Scalar(s) => Operand::Scalar(*s),
+        Operand::Array(a) => Operand::Array(Cow::Borrowed(a.as_ref())),
+    }
+}
+
 /// A new, zeroed result array of `dtype` and `shape`, or a TooLarge error.
-fn alloc_result(dtype: DType, shape: &[usize], text: &str) -> Result<Array, Error> {
+pub(crate) fn alloc_result(dtype: DType, shape: &[usize], text: &str) -> Result<Array, Error> {
     let too_large = || {
         Error::new(
             ErrorKind::TooLarge {
@@ -441,7 +449,7 @@ fn alloc_result(dtype: DType, shape: &[usize], text: &str) -> Result<Array, Erro
     Array::new(shape.to_vec(), data).ok_or_else(|| exec::internal("result length".into()))
 }
 
-fn data_target(d: &mut Data) -> OutBuf<'_> {
+pub(crate) fn data_target(d: &mut Data) -> OutBuf<'_> {
     match d {
         Data::Bool(v) => OutBuf::Bools(v),
         Data::I32(v) => OutBuf::Bytes(bytemuck::cast_slice_mut(v)),
@@ -453,7 +461,7 @@ fn data_target(d: &mut Data) -> OutBuf<'_> {
 
 /// The fused kernel for `variant`, from the cache or compiled now; the
 /// bool says whether it came from the cache.
-fn fused_kernel(
+pub(crate) fn fused_kernel(
     text: &str,
     env: &dyn exprjit_ir::Env,
     variant: cache::Variant,
@@ -538,13 +546,110 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
         Out::New(_) => None,
         Out::Slice(d, _) | Out::InPlace(_, d, _) => Some(*d),
     };
-    let simple =
-        |f: &Func| simple_variant(f, vars, target, out_dtype_asked, opts.codegen()).map(|(v, _)| v);
+    let simple = |p: &Program| {
+        if !p.reductions.is_empty() {
+            return None;
+        }
+        simple_variant(&p.main, vars, target, out_dtype_asked, opts.codegen()).map(|(v, _)| v)
+    };
     let found = resolve(text, &env, &simple)?;
-    let (func, sightings) = (found.func, found.sightings);
+    let program = found.program;
+    if program.reductions.is_empty() {
+        let main = Main {
+            func: &program.main,
+            sightings: found.sightings,
+            kernel: found.kernel,
+            parts: reduce::Parts::default(),
+        };
+        return run_main(text, vars, out, opts, t0, main);
+    }
+
+    // The reductions first, reading the in-place target before it is
+    // overwritten; then the main function with their results bound.
+    let mut parts = reduce::Parts::default();
+    let computed = {
+        let scope = reduce::Scope {
+            vars,
+            target: match &out {
+                Out::InPlace(name, dtype, b) => Some((*name, *dtype, b.bytes())),
+                _ => None,
+            },
+            text,
+            env: &env,
+            opts,
+            sightings: found.sightings,
+        };
+        reduce::evaluate(&program, &scope, &mut parts)?
+    };
+    // A result that is one reduction's, unchanged, is moved out.
+    if let Out::New(slot) = &mut out
+        && let Some(name) = reduce::passthrough(&program)
+        && let Some(k) = computed.iter().position(|(n, _)| n == name)
+    {
+        let mut computed = computed;
+        let (_, array) = computed.swap_remove(k);
+        **slot = Some(array);
+        let run_time = parts.run_time;
+        let engine = parts.engine.unwrap_or(Engine::Fused);
+        return Ok(Trace {
+            engine,
+            cache_hit: engine == Engine::Fused && parts.misses == 0,
+            compile_time: t0.elapsed().saturating_sub(run_time),
+            run_time,
+            threads: parts.threads.max(1),
+            tile: parts.tile,
+            elements: parts.elements,
+        });
+    }
+    let mut bound_vars = Vars::new();
+    for (name, op) in vars.iter() {
+        bound_vars.set(name, reborrow(op));
+    }
+    for (name, array) in &computed {
+        bound_vars.set(name.as_str(), array);
+    }
+    let main = Main {
+        func: &program.main,
+        sightings: found.sightings,
+        kernel: None,
+        parts,
+    };
+    run_main(text, &bound_vars, out, opts, t0, main)
+}
+
+/// The main function of a call, and what the call did before it.
+struct Main<'f> {
+    func: &'f Func,
+    sightings: u32,
+    /// The cached kernel of the warm fast path, if the cache found one.
+    kernel: Option<Arc<Kernel>>,
+    /// The reductions' part of the work (none for elementwise programs).
+    parts: reduce::Parts,
+}
+
+/// Evaluates `main.func` over `vars` (which bind its every parameter, the
+/// reductions' results included) into `out`.
+fn run_main(
+    text: &str,
+    vars: &Vars<'_>,
+    mut out: Out<'_>,
+    opts: &Options,
+    t0: Instant,
+    main: Main<'_>,
+) -> Result<Trace, Error> {
+    let target = match &out {
+        Out::InPlace(name, dtype, _) => Some((*name, *dtype)),
+        _ => None,
+    };
+    let env = Env { vars, target };
+    let out_dtype_asked = match &out {
+        Out::New(_) => None,
+        Out::Slice(d, _) | Out::InPlace(_, d, _) => Some(*d),
+    };
+    let (func, sightings) = (main.func, main.sightings);
 
     // Warm, small, all-contiguous calls: one kernel call, no plan.
-    if let Some(kernel) = &found.kernel
+    if let Some(kernel) = &main.kernel
         && matches!(
             opts.engine,
             EngineChoice::Auto | EngineChoice::Force(Engine::Fused)
@@ -552,14 +657,14 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
         && opts.tile.is_none()
         && pool::tile_size_setting() == 0
         && !opts.exact_threads
-        && let Some((_, n)) = simple_variant(&func, vars, target, out_dtype_asked, opts.codegen())
+        && let Some((_, n)) = simple_variant(func, vars, target, out_dtype_asked, opts.codegen())
         && strategy::threads_for(
             n,
-            strategy::work_per_element(&func),
+            strategy::work_per_element(func),
             opts.threads.unwrap_or_else(num_threads),
         ) == 1
     {
-        return run_simple(kernel, &func, vars, target, n, out, t0, text);
+        return run_simple(kernel, func, vars, target, n, out, t0, text);
     }
 
     // Bind the parameters.
@@ -600,7 +705,7 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
     // Resolve rolls against the shapes; a rolled read of the in-place
     // target would see elements already overwritten.
     let shapes: Vec<&[usize]> = bound.iter().map(|b| b.shape.as_slice()).collect();
-    let rolls = resolve_param_rolls(&func, &shapes, text)?;
+    let rolls = resolve_param_rolls(func, &shapes, text)?;
     if let Some(k) = in_place_index {
         let name = &func.params[k].name;
         if let Some(j) =
@@ -628,23 +733,7 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
             rolls: r,
         })
         .collect();
-    let plan = Plan::new(&sources).map_err(|i| {
-        let before = exprjit_ir::shape::broadcast(bound[..i].iter().map(|b| b.shape.as_slice()))
-            .unwrap_or_default();
-        let span = func
-            .insts
-            .iter()
-            .find(|inst| inst.kind == InstKind::Param(i as u32))
-            .map(|inst| inst.span);
-        Error::new(
-            ErrorKind::ShapeMismatch {
-                left: before,
-                right: bound[i].shape.clone(),
-            },
-            span,
-            text,
-        )
-    })?;
+    let plan = Plan::new(&sources).map_err(|i| shape_error(func, &shapes, i, text))?;
 
     // The output dtype and buffer.
     let result_dtype = func.result_dtype();
@@ -682,10 +771,10 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
         }
         Out::New(_) => {}
     }
-    let func_out = if out_dtype == result_dtype {
-        func.clone()
+    let func_out: Cow<'_, Func> = if out_dtype == result_dtype {
+        Cow::Borrowed(func)
     } else {
-        Arc::new(with_result_dtype(&func, out_dtype))
+        Cow::Owned(func.with_result_dtype(out_dtype))
     };
 
     let mut inputs: Vec<Input<'_>> = bound
@@ -793,14 +882,23 @@ fn run(text: &str, vars: &Vars<'_>, mut out: Out<'_>, opts: &Options) -> Result<
     if let (Out::New(slot), Some(a)) = (&mut out, new_array) {
         **slot = Some(a);
     }
+    // With reductions, the trace covers them too: the engine and tile of
+    // the largest part, whether every kernel came from the cache, the most
+    // threads any part used, all elements.
+    let parts = main.parts;
+    let compiled = engine == Engine::Fused && !cache_hit;
+    let (engine, tile) = match parts.engine {
+        Some(e) if parts.largest > plan.len => (e, parts.tile),
+        _ => (engine, tile),
+    };
     Ok(Trace {
         engine,
-        cache_hit,
-        compile_time,
-        run_time,
-        threads,
+        cache_hit: engine == Engine::Fused && !compiled && parts.misses == 0,
+        compile_time: compile_time.saturating_sub(parts.run_time),
+        run_time: run_time + parts.run_time,
+        threads: threads.max(parts.threads),
         tile,
-        elements: plan.len,
+        elements: plan.len + parts.elements,
     })
 }
 
@@ -938,7 +1036,7 @@ pub(crate) fn call_simple(
     })
 }
 
-fn bytes_to_array(bytes: &[u8], dtype: DType) -> Array {
+pub(crate) fn bytes_to_array(bytes: &[u8], dtype: DType) -> Array {
     let n = bytes.len() / dtype.size();
     let mut data = Data::zeros(dtype, n);
     match &mut data {

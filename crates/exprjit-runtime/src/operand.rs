@@ -307,6 +307,12 @@ impl<'a> IntoOperand<'a> for Array {
     }
 }
 
+impl<'a> IntoOperand<'a> for Operand<'a> {
+    fn into_operand(self) -> Operand<'a> {
+        self
+    }
+}
+
 impl<'a> IntoOperand<'a> for Scalar {
     fn into_operand(self) -> Operand<'a> {
         Operand::Scalar(self)

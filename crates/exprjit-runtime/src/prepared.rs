@@ -1,6 +1,8 @@
 //! A prepared expression: parsed and type checked once for a signature, its
 //! kernels kept by layout, so that each run costs binding and the kernel
 //! call only (the counterpart of numexpr's `NumExpr` and `re_evaluate`).
+//! An expression with reductions runs through `evaluate`'s path instead
+//! (its kernels cached there).
 
 use crate::exec::{self, Input, Target};
 use crate::plan::{Plan, Source};
@@ -9,7 +11,7 @@ use crate::{
     operand::Operand, strategy,
 };
 use exprjit_codegen::{Kernel, Layout};
-use exprjit_ir::Func;
+use exprjit_ir::{Func, Program};
 use smallvec::SmallVec;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -19,6 +21,9 @@ use std::time::Instant;
 pub struct Prepared {
     text: String,
     func: Arc<Func>,
+    /// For an expression with reductions: its variables and their dtypes,
+    /// in the order `run` takes them.
+    reduced: Option<Vec<(String, DType)>>,
     kernels: Mutex<Vec<(Vec<Layout>, Arc<Kernel>)>>,
     /// The kernel for all inputs contiguous, kept apart so the common call
     /// takes no lock.
@@ -41,7 +46,21 @@ impl Prepared {
         signature: &[(&str, DType)],
         opts: Options,
     ) -> Result<Prepared, Error> {
-        let func = Arc::new(exprjit_ir::compile(expr, signature)?);
+        let program: Program = exprjit_ir::compile_program(expr, signature)?;
+        let reduced = (!program.reductions.is_empty()).then(|| {
+            program
+                .variables()
+                .into_iter()
+                .map(|n| {
+                    let d = signature
+                        .iter()
+                        .find(|(s, _)| *s == n)
+                        .map_or(DType::F64, |(_, d)| *d);
+                    (n, d)
+                })
+                .collect()
+        });
+        let func = Arc::new(program.main);
         let layouts = vec![Layout::Contiguous; func.params.len()];
         let contiguous = Kernel::compile(&func, &layouts, &opts.codegen())
             .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, expr))?;
@@ -50,6 +69,7 @@ impl Prepared {
             text: expr.to_string(),
             work: strategy::work_per_element(&func),
             func,
+            reduced,
             kernels: Mutex::new(vec![(layouts, contiguous.clone())]),
             contiguous,
             opts,
@@ -58,17 +78,25 @@ impl Prepared {
 
     /// The variables the expression reads, in the order `run` takes them.
     pub fn input_names(&self) -> Vec<&str> {
-        self.func.params.iter().map(|p| p.name.as_str()).collect()
+        match &self.reduced {
+            Some(vars) => vars.iter().map(|(n, _)| n.as_str()).collect(),
+            None => self.func.params.iter().map(|p| p.name.as_str()).collect(),
+        }
     }
 
     pub fn input_dtypes(&self) -> Vec<DType> {
-        self.func.params.iter().map(|p| p.dtype).collect()
+        match &self.reduced {
+            Some(vars) => vars.iter().map(|(_, d)| *d).collect(),
+            None => self.func.params.iter().map(|p| p.dtype).collect(),
+        }
     }
 
     pub fn result_dtype(&self) -> DType {
         self.func.result_dtype()
     }
 
+    /// The elementwise function; with reductions, the main function, which
+    /// reads their results as parameters (see `exprjit_ir::Program`).
     pub fn func(&self) -> &Func {
         &self.func
     }
@@ -97,6 +125,9 @@ impl Prepared {
     }
 
     fn run_impl(&self, inputs: &[Operand<'_>], timed: bool) -> Result<(Array, Trace), Error> {
+        if let Some(vars) = &self.reduced {
+            return self.run_reduced(vars, inputs);
+        }
         let t0 = Instant::now();
         if inputs.len() != self.func.params.len() {
             return Err(Error::new(
@@ -226,17 +257,47 @@ impl Prepared {
         ))
     }
 
+    /// An expression with reductions: checks the inputs against the
+    /// signature and evaluates as `evaluate_with` does.
+    fn run_reduced(
+        &self,
+        signature: &[(String, DType)],
+        inputs: &[Operand<'_>],
+    ) -> Result<(Array, Trace), Error> {
+        let mismatch = inputs.len() != signature.len()
+            || signature
+                .iter()
+                .zip(inputs)
+                .any(|((_, d), op)| *d != op.dtype());
+        if mismatch {
+            let names: Vec<&str> = signature.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(Error::new(
+                ErrorKind::Internal(format!(
+                    "inputs do not match the prepared variables ({}: {:?})",
+                    names.join(", "),
+                    signature.iter().map(|(_, d)| *d).collect::<Vec<_>>()
+                )),
+                None,
+                &self.text,
+            ));
+        }
+        let mut vars = crate::Vars::new();
+        for ((name, _), op) in signature.iter().zip(inputs) {
+            vars.set(name.as_str(), crate::reborrow(op));
+        }
+        crate::evaluate_with(&self.text, &vars, &self.opts)
+    }
+
     /// Runs with the inputs taken by name from `vars`.
     pub fn run_vars(&self, vars: &crate::Vars<'_>) -> Result<Array, Error> {
         let ops: Vec<Operand<'_>> = self
-            .func
-            .params
-            .iter()
-            .map(|p| {
-                vars.get(&p.name).cloned().ok_or_else(|| {
+            .input_names()
+            .into_iter()
+            .map(|name| {
+                vars.get(name).cloned().ok_or_else(|| {
                     Error::new(
                         ErrorKind::UnknownVariable {
-                            name: p.name.clone(),
+                            name: name.to_string(),
                         },
                         None,
                         &self.text,

@@ -125,6 +125,31 @@ pub fn tile_for(
     cache_tile.min(elements.div_ceil(threads * 4)).max(1024)
 }
 
+/// Relative cost of one input element of a reduction whose input is
+/// `func`: its operations, the bytes it reads (its result goes to a
+/// scratch buffer in L1, not to memory), and one unit for the fold.
+pub fn reduction_work_per_element(func: &Func) -> usize {
+    let read: usize = func.params.iter().map(|p| p.dtype.size()).sum();
+    ops_per_element(func) + read / 4 + 1
+}
+
+/// For a reduction over `elements` input values: the values per parallel
+/// task, and the most values one kernel call writes. Results never depend
+/// on either (blocks of [`exprjit_ir::semantics::REDUCE_BLOCK`] values are
+/// folded in a fixed order); a fixed tile `setting` (tests use 1 and 7)
+/// also caps the kernel calls, to exercise their remainder loops.
+pub fn reduction_tiles(elements: usize, threads: usize, setting: usize) -> (usize, usize) {
+    let block = exprjit_ir::semantics::REDUCE_BLOCK;
+    if setting > 0 {
+        return (setting, setting.min(block));
+    }
+    if threads <= 1 {
+        return (elements.max(1), block);
+    }
+    // Several tasks per thread, each of whole blocks, for balance.
+    (elements.div_ceil(threads * 4).max(4 * block), block)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
