@@ -302,6 +302,20 @@ impl Bench {
                     bandwidth::abc_nt(&a[r.clone()], &b[r.clone()], &c[r], o)
                 }),
             ];
+            // Read-only bandwidth: the sum of one array.
+            let m = if threads == 1 {
+                measure(self.budget, || {
+                    std::hint::black_box(a.iter().sum::<f64>());
+                })
+            } else {
+                measure(self.budget, || {
+                    use rayon::prelude::*;
+                    let s: f64 =
+                        pool.install(|| a.par_chunks(1 << 16).map(|c| c.iter().sum::<f64>()).sum());
+                    std::hint::black_box(s);
+                })
+            };
+            self.push("bandwidth", DType::F64, n, "bw read (sum)", threads, 8.0, m);
             for (name, bytes, k) in kernels {
                 let m = if threads == 1 {
                     measure(self.budget, || k(0..n, &mut o))
@@ -380,6 +394,40 @@ impl Bench {
                 let _ = exprjit::evaluate_into_with(w.expr, vars, out, &opts);
             });
             self.push(w.name, w.dtype, n, name, threads, bytes, m);
+        }
+    }
+
+    /// Workload 7: the squared norm `sum(v*v)` (8 bytes read per element).
+    fn norm(&mut self, sizes: &[usize]) {
+        const NAME: &str = "7 sum(v*v)";
+        for &n in sizes {
+            let v = uniform(n, 31);
+            let vars = exprjit::vars! {v};
+            let runs: [(&str, Engine, usize, bool); 3] = [
+                ("fused", Engine::Fused, 1, true),
+                ("fused", Engine::Fused, self.cores, false),
+                ("multipass", Engine::MultiPass(Mode::Temporaries), 1, true),
+            ];
+            for (name, engine, threads, exact) in runs {
+                let opts = Options {
+                    engine: EngineChoice::Force(engine),
+                    threads: Some(threads),
+                    exact_threads: exact,
+                    ..Options::default()
+                };
+                if let Err(e) = exprjit::evaluate_with("sum(v*v)", &vars, &opts) {
+                    self.notes.push(format!("{NAME} {name}: {e}"));
+                    continue;
+                }
+                let m = measure(self.budget, || {
+                    let _ = exprjit::evaluate_with("sum(v*v)", &vars, &opts);
+                });
+                self.push(NAME, DType::F64, n, name, threads, 8.0, m);
+            }
+            let m = measure(self.budget, || {
+                std::hint::black_box(v.iter().map(|x| x * x).sum::<f64>());
+            });
+            self.push(NAME, DType::F64, n, "rust loop", 1, 8.0, m);
         }
     }
 
@@ -724,6 +772,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         vec![256, 1024, 2048, 4096]
     };
     bench.diffusion(&grids);
+    eprintln!("7 sum(v*v) ...");
+    let norm_sizes: Vec<usize> = if quick {
+        vec![1_000_000, 10_000_000]
+    } else {
+        vec![1_000, 100_000, 1_000_000, 10_000_000]
+    };
+    bench.norm(&norm_sizes);
     eprintln!("compile cost ...");
     let cost_sizes: Vec<usize> = if quick {
         vec![10, 1_000, 100_000]
@@ -811,6 +866,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stencil::EXPR
     );
     md.push_str(&report::workload_table(&bench.records, "6 diffusion"));
+    md.push('\n');
+    let _ = writeln!(
+        md,
+        "### 7 sum(v*v) — the squared norm (f64, 8 bytes read per element; compare with `bw read (sum)`)\n"
+    );
+    md.push_str(&report::workload_table(&bench.records, "7 sum(v*v)"));
     md.push('\n');
     let _ = writeln!(md, "## Compile cost and call overhead (1 thread)\n");
     md.push_str(&cost_table);
