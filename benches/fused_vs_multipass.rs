@@ -369,7 +369,7 @@ impl Bench {
         out: &mut [T],
     ) {
         let runs: [(&str, Engine, usize, bool); 4] = [
-            ("fused", Engine::Fused, 1, true),
+            ("fused", Engine::Fused, 1, false),
             ("fused", Engine::Fused, self.cores, false),
             ("multipass", Engine::MultiPass(Mode::Temporaries), 1, true),
             (
@@ -404,7 +404,7 @@ impl Bench {
             let v = uniform(n, 31);
             let vars = exprjit::vars! {v};
             let runs: [(&str, Engine, usize, bool); 3] = [
-                ("fused", Engine::Fused, 1, true),
+                ("fused", Engine::Fused, 1, false),
                 ("fused", Engine::Fused, self.cores, false),
                 ("multipass", Engine::MultiPass(Mode::Temporaries), 1, true),
             ];
@@ -446,7 +446,7 @@ impl Bench {
                 .with("D", 1.0f64)
                 .with("dt", 0.1f64);
             let runs: [(&str, Engine, usize, bool); 4] = [
-                ("fused", Engine::Fused, 1, true),
+                ("fused", Engine::Fused, 1, false),
                 ("fused", Engine::Fused, self.cores, false),
                 ("multipass", Engine::MultiPass(Mode::Temporaries), 1, true),
                 (
