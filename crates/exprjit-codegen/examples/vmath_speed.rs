@@ -1,7 +1,9 @@
 //! Times the transcendental workloads at 1e6 f64 elements on one
 //! thread, `Accuracy::Fast` (inline vector math) against `Accuracy::Strict`
 //! (one libm call per element), median of several runs, side by side; and
-//! every math function alone. `--asm` prints the Fast kernel of workload 3.
+//! every math function alone. `--asm [EXPR]` prints the Fast kernel of
+//! `EXPR` (default: workload 3); other arguments keep only the rows whose
+//! name contains one of them.
 //!
 //! `cargo run --release -p exprjit-codegen --example vmath_speed [-- --asm]`
 
@@ -82,7 +84,15 @@ fn main() {
     }
     rows.push(("a ** b".into(), "a ** b".into()));
     rows.push(("a ** 3".into(), "a ** 3".into()));
+    // The memory floor of the workloads (no libm function): reference rows.
+    for e in ["a + b + c", "sqrt(b*b + c*c)"] {
+        rows.push((e.into(), e.into()));
+    }
+    let filters: Vec<String> = std::env::args().skip(1).collect();
     for (name, expr) in rows {
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
         let strict = kernel(&expr, Accuracy::Strict);
         let fast = kernel(&expr, Accuracy::Fast);
         let n = strict.params().len();

@@ -10,8 +10,13 @@ use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, ModuleError};
 use exprjit_ir::{DType, Func};
+use smallvec::SmallVec;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// Operands whose pointer and stride arrays [`Kernel::run`] keeps on the
+/// stack (more spill to the heap).
+const INLINE_OPERANDS: usize = 16;
 
 /// The generated function (see `lower` for the ABI).
 type KernelFn = unsafe extern "C" fn(*const *const u8, *const isize, *mut u8, usize);
@@ -224,8 +229,10 @@ impl Kernel {
                 Some(_) => {}
             }
         }
-        let mut ptrs: Vec<*const u8> = Vec::with_capacity(inputs.len());
-        let mut strides: Vec<isize> = Vec::with_capacity(inputs.len());
+        // On the stack for up to INLINE_OPERANDS operands: a warm call
+        // allocates nothing (tests/memory.rs counts).
+        let mut ptrs: SmallVec<[*const u8; INLINE_OPERANDS]> = SmallVec::new();
+        let mut strides: SmallVec<[isize; INLINE_OPERANDS]> = SmallVec::new();
         for (i, op) in inputs.iter().enumerate() {
             let dt = self.params[i];
             if op.dtype != dt {

@@ -37,12 +37,13 @@ use cranelift_codegen::ir::immediates::Ieee32;
 use cranelift_codegen::ir::immediates::Ieee64;
 use cranelift_codegen::ir::types::{self, Type};
 use cranelift_codegen::ir::{
-    AbiParam, BlockArg, ConstantData, Endianness, FuncRef, Function, InstBuilder, MemFlagsData,
-    Signature, Value as CValue,
+    AbiParam, ConstantData, Endianness, FuncRef, Function, InstBuilder, MemFlagsData, Signature,
+    StackSlot, StackSlotData, StackSlotKind, Value as CValue,
 };
+use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
-use cranelift_module::{DataDescription, DataId, Linkage, Module};
+use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 use exprjit_ir::{DType, Func, InstKind, Op, Scalar};
 use std::collections::HashMap;
 
@@ -184,8 +185,9 @@ pub(crate) fn build(
         .collect();
     let calls = kinds.contains(&Lowering::Call);
     // PERF: a math routine is 30-150 instructions with long dependency
-    // chains (Horner, divisions); two vectors in flight measured faster
-    // than one or four (examples/vmath_speed.rs), see ACCURACY.md.
+    // chains (Horner, divisions); one, two and four vectors per iteration
+    // measured within noise of each other (examples/vmath_speed.rs, Zen 5):
+    // the out-of-order window, not the unrolling, finds the parallelism.
     let math = kinds.contains(&Lowering::Math);
     let unroll = match applied.len() {
         _ if calls => 1,
@@ -208,11 +210,28 @@ pub(crate) fn build(
         let zero = b.declare_var(ptr);
         let z = b.ins().iconst(ptr, 0);
         b.def_var(zero, z);
+        let trig = kinds
+            .iter()
+            .zip(&applied)
+            .any(|(k, (op, _))| *k == Lowering::Math && matches!(op, Op::Sin | Op::Cos | Op::Tan));
+        let huge = if trig {
+            let f = huge_trampoline(module)?;
+            let f = module.declare_func_in_func(f, b.func);
+            let slot = b.create_sized_stack_slot(StackSlotData::new(
+                StackSlotKind::ExplicitSlot,
+                vmath::HUGE_SLOT,
+                4,
+            ));
+            Some((f, slot))
+        } else {
+            None
+        };
         Some(Pool {
             id,
             gv,
             zero,
-            bytes: Vec::new(),
+            huge,
+            consts: vmath::ConstPool::default(),
         })
     } else {
         None
@@ -243,7 +262,7 @@ pub(crate) fn build(
     l.b.finalize(config);
     if let Some(pool) = l.pool {
         let mut data = DataDescription::new();
-        data.define(pool.bytes.into_boxed_slice());
+        data.define(pool.consts.bytes.into_boxed_slice());
         data.set_align(16);
         l.module
             .define_data(pool.id, &data)
@@ -294,7 +313,46 @@ struct Pool {
     id: DataId,
     gv: GlobalValue,
     zero: Variable,
-    bytes: Vec<u8>,
+    /// The trampoline to the huge-argument reduction of sin/cos/tan and its
+    /// stack slot, when the kernel has one of them.
+    huge: Option<(FuncRef, StackSlot)>,
+    consts: vmath::ConstPool,
+}
+
+/// Defines, in the kernel's module, a `preserve_all` function that calls
+/// `vmath::reduce::exprjit_reduce_lanes` (a C-ABI Rust function) with its
+/// pointer argument. The kernel's cold path calls this one: it saves every
+/// register it clobbers, so the hot loop keeps its vector values in
+/// registers across the branch (a direct call would make the register
+/// allocator spill them around it, in the hot path).
+fn huge_trampoline(module: &mut JITModule) -> Result<FuncId, Error> {
+    let err = |e: cranelift_module::ModuleError| {
+        Error::cranelift(format!("defining the reduction trampoline: {e}"))
+    };
+    let ptr = module.target_config().pointer_type();
+    let mut sig = Signature::new(CallConv::PreserveAll);
+    sig.params.push(AbiParam::new(ptr));
+    let id = module.declare_anonymous_function(&sig).map_err(err)?;
+    let mut callee_sig = module.make_signature();
+    callee_sig.params.push(AbiParam::new(ptr));
+    let callee = module
+        .declare_function(symbols::REDUCE_LANES, Linkage::Import, &callee_sig)
+        .map_err(err)?;
+    let mut ctx = module.make_context();
+    ctx.func.signature = sig;
+    let mut fctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    let p = b.block_params(block)[0];
+    let callee = module.declare_func_in_func(callee, b.func);
+    b.ins().call(callee, &[p]);
+    b.ins().return_(&[]);
+    b.seal_all_blocks();
+    b.finalize(module.target_config());
+    module.define_function(id, &mut ctx).map_err(err)?;
+    Ok(id)
 }
 
 fn mem() -> MemFlagsData {
@@ -915,11 +973,17 @@ impl Lower<'_, '_> {
             Op::Fmod => self.int_div(dt, a[0], a[1], IntDiv::Fmod),
             Op::Pow if float => self.libm(op, dt, a)?,
             Op::Pow => self.helper(Helper::Pow, dt, a)?,
-            Op::Neg if float => self.b.ins().fneg(a[0]),
+            Op::Neg if float => match self.sign_mask(mode, dt, false) {
+                Some(m) => self.b.ins().bxor(a[0], m),
+                None => self.b.ins().fneg(a[0]),
+            },
             Op::Neg => self.b.ins().ineg(a[0]),
             Op::Not if dt == DType::Bool => self.bool_not(mode, a[0]),
             Op::Not => self.b.ins().bnot(a[0]),
-            Op::Abs if float => self.b.ins().fabs(a[0]),
+            Op::Abs if float => match self.sign_mask(mode, dt, true) {
+                Some(m) => self.b.ins().band(a[0], m),
+                None => self.b.ins().fabs(a[0]),
+            },
             Op::Abs if dt == DType::Bool => a[0],
             Op::Abs => self.b.ins().iabs(a[0]),
             Op::Sign if float => self.float_sign(mode, dt, a[0]),
@@ -1234,6 +1298,29 @@ impl Lower<'_, '_> {
         }
     }
 
+    /// The sign-bit mask (`!sign` with `invert`) of a float vector, loaded
+    /// from the math routines' constant pool when the kernel has one: one
+    /// `xorpd`/`andpd` with a memory operand, where Cranelift's `fneg` and
+    /// `fabs` rebuild the mask in registers every time (three instructions).
+    fn sign_mask(&mut self, mode: Mode, dt: DType, invert: bool) -> Option<CValue> {
+        if mode != Mode::Vector {
+            return None;
+        }
+        let pool = self.pool.as_mut()?;
+        let lane: u64 = if dt == DType::F32 {
+            0x8000_0000_8000_0000
+        } else {
+            1 << 63
+        };
+        let lane = if invert { !lane } else { lane };
+        let z = self.b.use_var(pool.zero);
+        let addr = self.b.ins().symbol_value(self.ptr, pool.gv);
+        let base = self.b.ins().iadd(addr, z);
+        let off = pool.consts.push(lane, lane);
+        let ty = self.vec_ty(dt);
+        Some(self.b.ins().load(ty, vmath::pool_flags(), base, off))
+    }
+
     // ----- math routines -------------------------------------------------
 
     /// `Some(k)` when `op` is a float `**` whose exponent is a constant
@@ -1334,7 +1421,12 @@ impl Lower<'_, '_> {
         let z = self.b.use_var(pool.zero);
         let addr = self.b.ins().symbol_value(self.ptr, pool.gv);
         let base = self.b.ins().iadd(addr, z);
-        let mut vm = Vm::new(&mut self.b, self.math_fma, &mut pool.bytes, base);
+        let env = vmath::Env {
+            base,
+            tables: addr,
+            huge: pool.huge,
+        };
+        let mut vm = Vm::new(&mut self.b, self.math_fma, &mut pool.consts, env);
         if let Some(k) = powi {
             return Ok(if for_f32 {
                 vm.powi_for_f32(a[0], k)
@@ -1342,43 +1434,7 @@ impl Lower<'_, '_> {
                 vm.powi(a[0], k)
             });
         }
-        let r = vm.routine(op, a);
-        match r.huge {
-            None => Ok(r.value),
-            Some(huge) => self.huge_lanes(op, a[0], r.value, huge.0),
-        }
-    }
-
-    /// Replaces the lanes of `fast` where `huge` is set by the scalar
-    /// `f64` libm function of `op` on that lane of `x`, behind a branch
-    /// taken only when some lane needs it.
-    fn huge_lanes(
-        &mut self,
-        op: Op,
-        x: CValue,
-        fast: CValue,
-        huge: CValue,
-    ) -> Result<CValue, Error> {
-        let any = self.b.ins().vany_true(huge);
-        let slow = self.b.create_block();
-        let merge = self.b.create_block();
-        let out = self.b.append_block_param(merge, types::F64X2);
-        self.b.set_cold_block(slow);
-        self.b
-            .ins()
-            .brif(any, slow, &[], merge, &[BlockArg::Value(fast)]);
-        self.b.switch_to_block(slow);
-        let mut v = fast;
-        for k in 0..2u8 {
-            let xk = self.b.ins().extractlane(x, k);
-            let rk = self.libm(op, DType::F64, &[xk])?;
-            v = self.b.ins().insertlane(v, rk, k);
-        }
-        let m = self.b.ins().bitcast(types::F64X2, little(), huge);
-        let v = self.b.ins().bitselect(m, v, fast);
-        self.b.ins().jump(merge, &[BlockArg::Value(v)]);
-        self.b.switch_to_block(merge);
-        Ok(out)
+        Ok(vm.routine(op, a))
     }
 
     /// The vector lowering of an op without one: per lane, the scalar

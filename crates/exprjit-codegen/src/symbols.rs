@@ -9,8 +9,9 @@
 //! `extern "C"` trampoline here, which calls it with the Rust ABI. The
 //! kernel thus calls exactly the function the reference interpreter calls:
 //! the results are the same bits (`Accuracy::Strict`; `Accuracy::Fast`
-//! replaces the call per lane with the inline routines of `vmath`, and
-//! calls the trampoline only for `sin`/`cos`/`tan` of huge arguments).
+//! replaces the call per lane with the inline routines of `vmath`, which
+//! call out only for `sin`/`cos`/`tan` of huge arguments, to
+//! [`REDUCE_LANES`]).
 
 use exprjit_ir::ops::Libm;
 use exprjit_ir::semantics as sem;
@@ -102,6 +103,11 @@ impl Helper {
     }
 }
 
+/// The symbol of `vmath::reduce::exprjit_reduce_lanes` (Payne-Hanek's
+/// reduction for huge `sin`/`cos`/`tan` arguments, called through a
+/// trampoline the kernel defines).
+pub(crate) const REDUCE_LANES: &str = "exprjit_reduce_lanes";
+
 /// The symbol whose address is the table's libm function of `op` for `dt`.
 pub(crate) fn libm_symbol(op: Op, dt: DType) -> String {
     format!("exprjit_libm_{}_{}", op.name(), dt.short_name())
@@ -146,6 +152,10 @@ fn table() -> &'static Table {
         add(Helper::Call1.symbol(F64), call1_f64 as *const () as usize);
         add(Helper::Call2.symbol(F32), call2_f32 as *const () as usize);
         add(Helper::Call2.symbol(F64), call2_f64 as *const () as usize);
+        add(
+            REDUCE_LANES.to_owned(),
+            crate::vmath::reduce::exprjit_reduce_lanes as *const () as usize,
+        );
         for op in Op::ALL {
             match op.info().libm {
                 Some(Libm::Unary { f32, f64 }) => {

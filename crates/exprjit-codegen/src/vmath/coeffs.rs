@@ -134,3 +134,21 @@ pub(super) const TANH: [f64; 10] = [
     f64::from_bits(0xbf2e0a9f60c75362), // -0.00022919841320736672
     f64::from_bits(0x3f11fea7cb64c18a), // 6.864451538458028e-05
 ];
+
+/// Fitted on [-0.00272286, 0.00272286]; max relative error (of the
+/// fitted function, see coeffs.sollya) 2^-65.3.
+pub(super) const EXP_T: [f64; 4] = [
+    f64::from_bits(0x3fdffffffffffdb0), // 0.49999999999996714
+    f64::from_bits(0x3fc5555555555773), // 0.1666666666666817
+    f64::from_bits(0x3fa55555d0742980), // 0.041666680999770556
+    f64::from_bits(0x3f811110f04e7a03), // 0.00833333237988843
+];
+
+/// Fitted on [-0.00293, 0.00293]; max relative error (of the
+/// fitted function, see coeffs.sollya) 2^-58.0.
+pub(super) const LOG_T: [f64; 4] = [
+    f64::from_bits(0x3fd5555555541647), // 0.3333333333287993
+    f64::from_bits(0xbfcffffffffd29a0), // -0.2499999999948388
+    f64::from_bits(0x3fc999a7ec1e35ca), // 0.20000170735549566
+    f64::from_bits(0xbfc555632e34fdae), // -0.1666683173770997
+];

@@ -4,11 +4,28 @@
 //! as a double-double `u + c`.
 
 use super::consts::{LG2_HI, LG2_LO, LN2_HI, LN2_LO, LOG2E, LOG2E_LO, LOG10E, LOG10E_LO};
-use super::{M, V, Vm, coeffs};
+use super::{M, V, Vm, coeffs, tables};
 use cranelift_codegen::ir::InstBuilder;
+use cranelift_codegen::ir::condcodes::FloatCC;
 
 const TWO52: f64 = 4_503_599_627_370_496.0;
 const TWO54: f64 = 18_014_398_509_481_984.0;
+
+/// The start of the interval of `z` in [`Vm::log_parse`] (about 0.6885):
+/// the table's intervals are `2^44` ulps of `z` wide, and the one around 1
+/// is `[1 - 2^-10, 1 + 2^-9)`.
+const LOG_OFF: u64 = 0x3fe6080000000000;
+/// ln 2 in two parts: the high one with 42 significant bits (glibc's), so
+/// that `k ln2_hi` is exact for `|k| < 2^11` and a multiple of 2^-42.
+const LOG_LN2_HI: f64 = f64::from_bits(0x3fe62e42fefa3800);
+const LOG_LN2_LO: f64 = f64::from_bits(0x3d2ef35793c76730);
+
+/// `u = 2^k z`, see [`Vm::log_parse`].
+struct ParsedLog {
+    kd: V,
+    z: V,
+    idx: super::Value,
+}
 
 /// `u = 2^e m`, see [`Vm::decompose`].
 pub(super) struct Decomposed {
@@ -151,12 +168,104 @@ impl Vm<'_, '_> {
         self.log_of(x, None, base, None)
     }
 
-    /// `log1p(x) = log(u + c)` with `u + c = 1 + x` exactly (TwoSum).
+    /// `log1p(x)`: with FMA, [`Vm::log1p_table`] for `x` in `[-1/2, 2^1000)`
+    /// and [`Vm::log1p_full`] for the other lanes; without FMA the latter.
     pub(super) fn log1p(&mut self, x: V) -> V {
+        if !self.fma {
+            return self.log1p_full(x);
+        }
+        // x >= -1/2 (not NaN); +inf goes through and is fixed at the end.
+        let bad = |vm: &mut Self| {
+            let lo = vm.c(-0.5);
+            vm.cmp(FloatCC::UnorderedOrLessThan, x, lo)
+        };
+        let [r] = self.guarded(bad, |vm| [vm.log1p_table(x)], |vm| [vm.log1p_full(x)]);
+        r
+    }
+
+    /// `log1p(x) = log(u + c)` with `u + c = 1 + x` exactly (TwoSum).
+    fn log1p_full(&mut self, x: V) -> V {
         let one = self.c(1.0);
         let (u, c) = self.two_sum(one, x);
         let r = self.log_of(u, Some(c), Base::E, None);
         self.fix_zero(x, r)
+    }
+
+    /// `log1p(x)` for `x >= -1/2`, with FMA, by glibc's table-driven `log`
+    /// (Szabolcs Nagy, 2018) adapted to a double-double argument and to no
+    /// separate path near 1: `1 + x = u + c` exactly, `u = 2^k z` with `z`
+    /// in `[OFF, 2 OFF)`, and with the table's `invc` near `1/z` (9 bits, so
+    /// that `r = z invc - 1` is exact) and `log c` in two parts:
+    ///
+    /// `log1p(x) = k ln2 + log c + log1p(r) + c / u`.
+    ///
+    /// `k ln2_hi + logc_hi` is exact and at least `|r|` (or 0), so its sum
+    /// with `r` is a Fast2Sum; everything else is below 2^-8 of the result
+    /// and goes into the low part. The interval around 1 has `invc = 1`, so
+    /// small results come from `r` alone, without cancellation. `x = ±0`
+    /// and `x = inf` (the lanes where `x + x == x`) return `x`.
+    fn log1p_table(&mut self, x: V) -> V {
+        // u + c = 1 + x: Fast2Sum with the larger magnitude first.
+        let one = self.c(1.0);
+        let big = self.max(x, one);
+        let small = self.min(x, one);
+        let u = self.add(x, one);
+        let t = self.sub(u, big);
+        let c = self.sub(small, t);
+        let ParsedLog { kd, z, idx } = self.log_parse(u);
+        let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
+        let (e0, e1) = self.gather_raw(table, idx, 0);
+        let (invc, logc_hi) = self.transpose(e0, e1);
+        let (f0, f1) = self.gather_raw(table, idx, 16);
+        let (logc_lo, _) = self.transpose(f0, f1);
+        let mone = self.c(-1.0);
+        let r = self.mla(z, invc, mone);
+        // PERF: one division (on the divider, otherwise idle here) instead
+        // of scaling c by 2^-k invc (1 - r): seven fewer instructions.
+        let corr = self.div(c, u);
+        let ln2_hi = self.c(LOG_LN2_HI);
+        let w = self.mla(kd, ln2_hi, logc_hi);
+        let (hi, lo) = self.fast_two_sum(w, r);
+        let ln2_lo = self.c(LOG_LN2_LO);
+        let lo = self.mla(kd, ln2_lo, lo);
+        let lo = self.add(lo, logc_lo);
+        let lo = self.add(lo, corr);
+        // log1p(r) - r = -r^2/2 + r^3 P(r).
+        let r2 = self.mul(r, r);
+        let p = self.poly(r, &coeffs::LOG_T);
+        let r3 = self.mul(r2, r);
+        let mhalf = self.c(-0.5);
+        let lo = self.mla(r2, mhalf, lo);
+        let lo = self.mla(r3, p, lo);
+        let y = self.add(hi, lo);
+        // log1p(-0.0) = -0.0, log1p(inf) = inf: x itself.
+        let xx = self.add(x, x);
+        let same = self.eq(xx, x);
+        self.sel(same, x, y)
+    }
+
+    /// `u = 2^k z` for `u >= 1/2` (inf gives garbage): `k` as a double, `z`
+    /// in `[OFF, 2 OFF)`, and the byte offset of `z`'s entry in the table
+    /// (bits 44..51 of `bits(u) - OFF`).
+    fn log_parse(&mut self, u: V) -> ParsedLog {
+        let ix = self.as_int(u);
+        // t = bits(u) - OFF + (1023 << 52): k + 1023 in the top bits (k is
+        // -1 at least, and at most 1024), the mantissa offset below.
+        let off = self.ci(LOG_OFF.wrapping_sub(1023 << 52));
+        let t = self.isub(ix, off);
+        let i = self.ushr(t, 44 - 5);
+        let idx = self.iandc(i, 255 << 5);
+        let m = self.iandc(t, (1 << 52) - 1);
+        let off = self.ci(LOG_OFF);
+        let iz = self.iadd(m, off);
+        let z = self.as_float(iz);
+        // k + 1023 in the low bits of 2^52 gives k as a double.
+        let kb = self.ushr(t, 52);
+        let magic = self.ci(TWO52.to_bits());
+        let kb = self.b.ins().bor(kb, magic);
+        let kd = self.as_float(kb);
+        let kd = self.addc(kd, -(TWO52 + 1023.0));
+        ParsedLog { kd, z, idx }
     }
 
     /// `sqrt(s + sl)` as a double-double (`s >= 0`; 0 gives 0).

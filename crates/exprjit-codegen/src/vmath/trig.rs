@@ -4,9 +4,9 @@
 //! for the inverse functions.
 
 use super::consts::{PI_HI, PI_LO, PIO2_1, PIO2_2, PIO2_3, PIO2_30, PIO2_HI, PIO2_LO, TWO_OVER_PI};
-use super::{M, Routine, SHIFTER, V, Vm, coeffs};
-use cranelift_codegen::ir::InstBuilder;
+use super::{M, SHIFTER, V, Vm, coeffs};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{InstBuilder, types};
 
 /// Which of the three functions sharing the reduction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,8 +23,40 @@ pub(crate) enum Which {
 const FAST_LIMIT_FMA: f64 = 1_073_741_824.0;
 /// Without FMA: `n * part` exact for 30-bit parts needs `n < 2^23`.
 const FAST_LIMIT: f64 = 8_388_608.0;
+/// `|x|` below which [`Vm::reduce_short`] is exact: `n < 2^19`.
+const SHORT_LIMIT: f64 = 524_288.0;
+/// pi/2 - `PIO2_1` in two parts for [`Vm::reduce_short`]: 33 significant
+/// bits (so that `n` times it is exact for `n < 2^20`), and the rest
+/// (together 2^-142 short of pi/2).
+const PIO2_2_33: f64 = f64::from_bits(0x3c91a62633100000);
+const PIO2_3_33: f64 = f64::from_bits(0x3a71701b839a2520);
 
 impl Vm<'_, '_> {
+    /// `x = n pi/2 + rh + rl` for `|x|` below [`SHORT_LIMIT`] (with FMA):
+    /// returns `(n + q_off + SHIFTER, rh, rl)`. `r1 = x - n P1` is exact (one
+    /// FMA: 52 bits at most), so is `n P2` (20 + 33 bits), and so is
+    /// `r1 - n P2` as a Fast2Sum: either `|r1| >= |n P2|`, or both are
+    /// below 2^-33 and their difference fits in 53 bits of `ulp(n P2)`.
+    /// Only `n P3` (below 2^-67) is rounded. Eight operations, against
+    /// about twenty for [`Vm::reduce_pio2`].
+    fn reduce_short(&mut self, x: V, q_off: f64) -> [V; 3] {
+        let inv = self.c(TWO_OVER_PI);
+        // Used twice: one load (the loads feeding kd cannot be folded
+        // anyway, kd having two uses). `SHIFTER + 1` is exact.
+        let shift = self.c(SHIFTER + q_off);
+        let kd = self.mla(inv, x, shift);
+        let n = self.sub(kd, shift);
+        let p1 = self.c(-PIO2_1);
+        let r1 = self.mla(n, p1, x);
+        let th = self.mulc(n, PIO2_2_33);
+        let rh = self.sub(r1, th);
+        let d = self.sub(r1, rh);
+        let rl = self.sub(d, th);
+        let p3 = self.c(-PIO2_3_33);
+        let rl = self.mla(n, p3, rl);
+        [kd, rh, rl]
+    }
+
     /// `x = n pi/2 + rh + rl`; returns `(n, rh, rl)`.
     fn reduce_pio2(&mut self, x: V) -> (V, V, V) {
         let t = self.mulc(x, TWO_OVER_PI);
@@ -89,65 +121,153 @@ impl Vm<'_, '_> {
         (sh, sl, w, cl)
     }
 
-    pub(super) fn sin_cos_tan(&mut self, x: V, which: Which) -> Routine {
-        let (n, rh, rl) = self.reduce_pio2(x);
-        let (sh, sl, ch, cl) = self.sincos_dd(rh, rl);
-        // The division of tan needs a normalised cosine (|cl| can reach
-        // r^4/24); sin and cos only add the two parts.
-        let (ch, cl) = if which == Which::Tan {
-            self.fast_two_sum(ch, cl)
-        } else {
-            (ch, cl)
-        };
-        // The quadrant: n mod 4 in the low bits of n + 1.5 * 2^52.
-        let nb = self.addc(n, SHIFTER);
-        let mut q = self.as_int(nb);
-        if which == Which::Cos {
-            // cos(x) = sin(x + pi/2).
-            let one = self.ci(1);
-            q = self.b.ins().iadd(q, one);
+    /// `sin`, `cos` or `tan`: the argument reduced by pi/2 (three ways, see
+    /// [`Vm::reduce`]), then polynomials on `|r| <= pi/4`, chosen by the
+    /// quadrant. NaN and infinities give NaN through the arithmetic; `-0.0`
+    /// stays `-0.0` for the odd functions.
+    pub(super) fn sin_cos_tan(&mut self, x: V, which: Which) -> V {
+        match which {
+            Which::Cos => {
+                // cos(x) = sin(x + pi/2): the quadrant one further. Even:
+                // the reduction may as well work on x itself.
+                let [kd, rh, rl] = self.reduce(x, 1.0, false);
+                let q = self.as_int(kd);
+                self.sin_cos_poly(q, rh, rl)
+            }
+            Which::Sin | Which::Tan => {
+                // Odd: on |x|, the sign of x put back last (so that -0.0
+                // stays -0.0).
+                let a = self.abs(x);
+                let [kd, rh, rl] = self.reduce(a, 0.0, true);
+                let q = self.as_int(kd);
+                let r = if which == Which::Sin {
+                    self.sin_cos_poly(q, rh, rl)
+                } else {
+                    self.tan_poly(q, rh, rl)
+                };
+                self.flip_sign(r, x)
+            }
         }
+    }
+
+    /// `x = n pi/2 + rh + rl` (NaN and infinities give NaN):
+    /// `(n + q_off + SHIFTER, rh, rl)`, `q_off` 0 or 1, so that the
+    /// quadrant `n + q_off` is in the low bits of the first. `nonneg`: `x`
+    /// is an `|x|` already (the range checks skip their own). Below 2^19 in
+    /// magnitude (with FMA) the short reduction; the lanes above take the
+    /// 159-bit Cody-Waite reduction up to 2^30 (2^23 without FMA), and
+    /// Payne-Hanek's exact reduction beyond (a call per vector, see
+    /// `reduce.rs`), each on a cold path.
+    fn reduce(&mut self, x: V, q_off: f64, nonneg: bool) -> [V; 3] {
+        if !self.fma {
+            return self.reduce_long(x, q_off, nonneg);
+        }
+        let bad = |vm: &mut Self| {
+            let a = if nonneg { x } else { vm.abs(x) };
+            vm.not_below(a, SHORT_LIMIT)
+        };
+        self.guarded(
+            bad,
+            |vm| vm.reduce_short(x, q_off),
+            |vm| vm.reduce_long(x, q_off, nonneg),
+        )
+    }
+
+    /// The Cody-Waite reduction, and Payne-Hanek's beyond its range.
+    fn reduce_long(&mut self, x: V, q_off: f64, nonneg: bool) -> [V; 3] {
+        let limit = if self.fma { FAST_LIMIT_FMA } else { FAST_LIMIT };
+        let huge = |vm: &mut Self| {
+            let a = if nonneg { x } else { vm.abs(x) };
+            vm.not_below(a, limit)
+        };
+        let cody_waite = |vm: &mut Self| {
+            let (n, rh, rl) = vm.reduce_pio2(x);
+            let kd = vm.addc(n, SHIFTER + q_off);
+            [kd, rh, rl]
+        };
+        let payne_hanek = |vm: &mut Self| {
+            let [kd, rh, rl] = vm.reduce_huge(x);
+            let kd = if q_off == 0.0 { kd } else { vm.addc(kd, q_off) };
+            [kd, rh, rl]
+        };
+        self.guarded(huge, cody_waite, payne_hanek)
+    }
+
+    /// Payne-Hanek's reduction of both lanes by a call (see
+    /// `reduce::exprjit_reduce_lanes`; lanes below 2^23 give NaN there).
+    fn reduce_huge(&mut self, x: V) -> [V; 3] {
+        let Some((f, slot)) = self.env.huge else {
+            // `lower` provides the call whenever a kernel has sin, cos or
+            // tan; without it the lanes are NaN.
+            let nan = self.c(f64::NAN);
+            return [nan; 3];
+        };
+        let ptr = types::I64;
+        self.b.ins().stack_store(ptr, x, slot, 0);
+        let p = self.b.ins().stack_addr(ptr, slot, 0);
+        self.b.ins().call(f, &[p]);
+        [16, 32, 48].map(|off| self.b.ins().stack_load(ptr, types::F64X2, slot, off))
+    }
+
+    /// `sin(rh + rl)` in quadrant `q` (`q` even: sin, odd: cos; `q & 2`:
+    /// negated), `|r| <= pi/4`: `sin r = r + r^3 S(r^2)`, `cos r = 1 -
+    /// r^2/2 + r^4 C(r^2)`, each rounded once, with the first-order terms
+    /// of `rl`. `1 - r^2/2` is one FMA (of the exact square) and its
+    /// rounding error, recovered by a second FMA.
+    fn sin_cos_poly(&mut self, q: super::Value, rh: V, rl: V) -> V {
+        let z = self.mul(rh, rh);
+        // w + ew = 1 - rh^2/2 exactly (1 - w is exact: w is in [0.69, 1]).
+        let hrh = self.mulc(rh, -0.5);
+        let one = self.c(1.0);
+        let w = self.mla(hrh, rh, one);
+        let d = self.sub(one, w);
+        let ew = self.mla(hrh, rh, d);
+        // sin(rh + rl) = rh + (rh z S(z) + rl w).
+        let sp = self.poly(z, &coeffs::SIN);
+        let rz = self.mul(rh, z);
+        let rw = self.mul(rl, w);
+        let slo = self.mla(rz, sp, rw);
+        let s = self.add(rh, slo);
+        // cos(rh + rl) = w + (ew - rh rl + z^2 C(z)).
+        let e = self.nmla(rh, rl, ew);
+        let cp = self.poly(z, &coeffs::COS);
+        let z2 = self.mul(z, z);
+        let clo = self.mla(z2, cp, e);
+        let c = self.add(w, clo);
+        // Odd quadrants take the cosine: bit 0 of q, moved to the sign bit
+        // that `blendv` reads.
+        let odd = self.shl(q, 63);
+        let c = self.as_int(c);
+        let s = self.as_int(s);
+        let v = self.b.ins().blendv(odd, c, s);
+        // Quadrants 2 and 3 negate: bit 1 of q, moved to the sign bit.
+        let sign = self.ushr(q, 1);
+        let sign = self.shl(sign, 63);
+        let v = self.b.ins().bxor(v, sign);
+        self.as_float(v)
+    }
+
+    /// `tan(rh + rl)` in quadrant `q`: `sin/cos` in double-double (even
+    /// quadrants), `-cos/sin` (odd ones).
+    fn tan_poly(&mut self, q: super::Value, rh: V, rl: V) -> V {
+        let (sh, sl, ch, cl) = self.sincos_dd(rh, rl);
+        // The division needs a normalised cosine (|cl| can reach r^4/24).
+        let (ch, cl) = self.fast_two_sum(ch, cl);
         let one = self.ci(1);
         let low = self.b.ins().band(q, one);
         let odd = M(self.b.ins().icmp(IntCC::Equal, low, one));
-        let r = if which == Which::Tan {
-            // tan = sin/cos in even quadrants, -cos/sin in odd ones.
-            let nh = self.sel(odd, ch, sh);
-            let nl = self.sel(odd, cl, sl);
-            let dh = self.sel(odd, sh, ch);
-            let dl = self.sel(odd, sl, cl);
-            let th = self.div(nh, dh);
-            let rem = self.rem(th, dh, nh);
-            let rem = self.add(rem, nl);
-            let rem = self.nmla(th, dl, rem);
-            let tl = self.div(rem, dh);
-            let t = self.add(th, tl);
-            let nt = self.neg(t);
-            self.sel(odd, nt, t)
-        } else {
-            let vh = self.sel(odd, ch, sh);
-            let vl = self.sel(odd, cl, sl);
-            let v = self.add(vh, vl);
-            let two = self.ci(2);
-            let sign = self.b.ins().band(q, two);
-            let sign = self.b.ins().ishl_imm_u(sign, 62);
-            let vb = self.as_int(v);
-            let vb = self.b.ins().bxor(vb, sign);
-            self.as_float(vb)
-        };
-        let r = if which == Which::Cos {
-            r
-        } else {
-            self.fix_zero(x, r)
-        };
-        let limit = if self.fma { FAST_LIMIT_FMA } else { FAST_LIMIT };
-        let a = self.abs(x);
-        let lim = self.c(limit);
-        let huge = self.cmp(FloatCC::GreaterThanOrEqual, a, lim);
-        Routine {
-            value: r,
-            huge: Some(huge),
-        }
+        let nh = self.sel(odd, ch, sh);
+        let nl = self.sel(odd, cl, sl);
+        let dh = self.sel(odd, sh, ch);
+        let dl = self.sel(odd, sl, cl);
+        let th = self.div(nh, dh);
+        let rem = self.rem(th, dh, nh);
+        let rem = self.add(rem, nl);
+        let rem = self.nmla(th, dl, rem);
+        let tl = self.div(rem, dh);
+        let t = self.add(th, tl);
+        let nt = self.neg(t);
+        self.sel(odd, nt, t)
     }
 
     /// `t + t^3 A(t^2)` as a double-double.
