@@ -10,7 +10,8 @@ Build exprjit in release mode for it (``pip install ./crates/exprjit-python``
 does). Each cell is the median time of one call, over several samples that
 each repeat the call long enough to be measured; every engine's result is
 checked against numpy's first. numexpr, numba and exprjit use all cores,
-numpy one (it has no threads for these operations). Numbers from a shared
+numpy one (it has no threads for these operations). Engines are measured
+one after the other (numexpr last, see ``main``). Numbers from a shared
 or busy machine are noisy: cells whose samples spread by more than 25% are
 marked with ``~``.
 """
@@ -114,9 +115,13 @@ def numba_impls():
 
 def measure(f, samples, min_sample):
     """Median and spread of per-call times: each sample repeats ``f`` until
-    it lasts ``min_sample`` seconds (after a warm-up call: compiling is not
-    measured here; the Rust benchmark measures it)."""
-    f()
+    it lasts ``min_sample`` seconds, after warming up for as long (at least
+    three calls: compiling is not measured here, the Rust benchmark
+    measures it; and thread pools settle)."""
+    warm, calls = time.perf_counter(), 0
+    while calls < 3 or time.perf_counter() - warm < min_sample:
+        f()
+        calls += 1
     t = time.perf_counter()
     f()
     one = max(time.perf_counter() - t, 1e-7)
@@ -168,6 +173,44 @@ def machine_line():
     )
 
 
+def _job(name, ex, dt, n, rng, nb):
+    """The engines' implementations of one workload at one size, over
+    inputs drawn from ``rng`` (uniform in [0, 1) as in the Rust benchmark);
+    and the element count (the diffusion grid is square)."""
+    if name.startswith("6"):
+        side = int(round(n**0.5))
+        u = rng.random((side, side))
+        env = {"u": u, "D": 1.0, "dt": 0.2}
+
+        def rolled():
+            return {"n": np.roll(u, 1, 0), "s": np.roll(u, -1, 0), "w": np.roll(u, 1, 1), "e": np.roll(u, -1, 1)}
+
+        return {
+            "numpy": lambda: u + 1.0 * 0.2 * (np.roll(u, 1, 0) + np.roll(u, -1, 0) + np.roll(u, 1, 1) + np.roll(u, -1, 1) - 4 * u),
+            # numexpr has no roll: numpy makes the shifted copies.
+            "numexpr": lambda: numexpr.evaluate("u + D*dt*(n + s + w + e - 4*u)", local_dict={**rolled(), **env}),
+            "numba": lambda: nb["6 diffusion step"](u, 1.0, 0.2),
+            "exprjit": lambda: exprjit.evaluate(ex, local_dict=env),
+        }, side * side
+    a, b, c = (rng.random(n).astype(dt) for _ in range(3))
+    env = {"a": a, "b": b, "c": c}
+    f_np = numpy_impl(name)
+    return {
+        "numpy": lambda: f_np(a, b, c),
+        "numexpr": lambda: numexpr.evaluate(ex, local_dict=env),
+        "numba": lambda: nb[name](a, b, c),
+        "exprjit": lambda: exprjit.evaluate(ex, local_dict=env),
+    }, n
+
+
+def _load():
+    """The 1-minute load average: other work on the machine skews timings."""
+    try:
+        return pathlib.Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="sizes 1e3, 1e5, 1e7 and fewer samples")
@@ -187,52 +230,37 @@ def main():
     if numba:
         numba.set_num_threads(args.threads)
 
+    load_before = _load()
     engines = ["numpy"] + (["numexpr"] if numexpr else []) + (["numba"] if numba else []) + ["exprjit"]
-    rows = []  # (workload, n, {engine: (median, spread, first)})
-    rng = np.random.default_rng(1)
     jobs = [(name, ex, dt, n) for name, ex, dt in WORKLOADS for n in sizes]
     jobs += [("6 diffusion step", DIFFUSION, np.float64, n) for n in sizes if n >= 100]
-    for name, ex, dt, n in jobs:
-        if name.startswith("6"):
-            side = int(round(n**0.5))
-            u = rng.random((side, side))
-            env = {"u": u, "D": 1.0, "dt": 0.2}
-            n = side * side
-            rolled = lambda: (np.roll(u, 1, 0), np.roll(u, -1, 0), np.roll(u, 1, 1), np.roll(u, -1, 1))  # noqa: E731
-            impl = {
-                "numpy": lambda: u + 1.0 * 0.2 * (np.roll(u, 1, 0) + np.roll(u, -1, 0) + np.roll(u, 1, 1) + np.roll(u, -1, 1) - 4 * u),
-                # numexpr has no roll: the rolled copies are made by numpy.
-                "numexpr": lambda: numexpr.evaluate(
-                    "u + D*dt*(n + s + w + e - 4*u)",
-                    local_dict=dict(zip("nswe", rolled()), u=u, D=1.0, dt=0.2),
-                ),
-                "numba": lambda: nb["6 diffusion step"](u, 1.0, 0.2),
-                "exprjit": lambda: exprjit.evaluate(ex, local_dict=env),
-            }
-        else:
-            a, b, c = (rng.random(n).astype(dt) for _ in range(3))
-            env = {"a": a, "b": b, "c": c}
-            f_np = numpy_impl(name)
-            impl = {
-                "numpy": lambda: f_np(a, b, c),
-                "numexpr": lambda: numexpr.evaluate(ex, local_dict=env),
-                "numba": lambda: nb[name](a, b, c),
-                "exprjit": lambda: exprjit.evaluate(ex, local_dict=env),
-            }
-        want = impl["numpy"]()
-        cells = {}
-        for eng in engines:
-            got = impl[eng]()
+    # Engine by engine, so that no library's idle worker threads compete
+    # with another's; the inputs of a job are the same for every engine.
+    # numexpr goes last: once its thread pool has run, numba's parallel
+    # loops stall for ~8 ms per call on the machine of the README's run (a
+    # numexpr/numba interaction; exprjit's timings do not change).
+    cells = {}  # (job index, engine) -> (median, spread)
+    for eng in sorted(engines, key=lambda e: e == "numexpr"):
+        for k, (name, ex, dt, n) in enumerate(jobs):
+            impl, n_real = _job(name, ex, dt, n, np.random.default_rng(k), nb)
+            got, want = impl[eng](), impl["numpy"]()
             tol = 1e-5 if dt == np.float32 else 1e-12
             if not np.allclose(got, want, rtol=tol, atol=tol):
-                sys.exit(f"{eng} disagrees with numpy on {name} at n={n}")
-            cells[eng] = measure(impl[eng], samples, min_sample)
-        rows.append((name, n, cells))
-        line = "  ".join(f"{e} {fmt_time(cells[e][0])}" for e in engines)
-        print(f"{name:18s} n={n:>10,d}  {line}", file=sys.stderr)
+                sys.exit(f"{eng} disagrees with numpy on {name} at n={n_real}")
+            del got, want
+            cells[k, eng] = measure(impl[eng], samples, min_sample)
+            print(f"{eng:8s} {name:18s} n={n_real:>10,d}  {fmt_time(cells[k, eng][0])}", file=sys.stderr)
+    rows = []
+    for k, (name, ex, dt, n) in enumerate(jobs):
+        if name.startswith("6"):
+            n = int(round(n**0.5)) ** 2
+        rows.append((name, n, {e: cells[k, e] for e in engines}))
 
     out = []
-    out.append(f"Machine: {machine_line()}; threads: {args.threads} for numexpr, numba and exprjit, 1 for numpy.")
+    out.append(
+        f"Machine: {machine_line()}; threads: {args.threads} for numexpr, numba and exprjit, 1 for numpy; "
+        f"load average {load_before} before the run, {_load()} after."
+    )
     out.append("")
     out.append("Median time per call (speed-up over numpy in parentheses; `~`: samples spread > 25%).")
     out.append("")

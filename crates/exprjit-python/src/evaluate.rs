@@ -1,0 +1,592 @@
+//! Evaluates an expression for Python: looks its names up in the caller's
+//! mappings, binds the values, chooses the memory order and how `out` is
+//! written (directly, in place, or through a fresh result), and runs
+//! exprjit with the GIL released.
+
+use crate::convert::{self, ArrayInput, Out, OutArray, Value};
+use crate::errors::{self, Class};
+use crate::names::{self, Names};
+use exprjit::internals::ir;
+use exprjit::{DType, Elem, Error, ErrorKind, Options, Vars};
+use numpy::{PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use std::ops::Range;
+
+/// numpy's `order` argument: the memory layout of the result. For
+/// expressions that are not elementwise (`roll`), always C.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    C,
+    F,
+    /// `A` and `K`: Fortran order if the inputs (or `out`) are, else C.
+    Keep,
+}
+
+impl Order {
+    pub(crate) fn parse(s: &str) -> PyResult<Order> {
+        match s {
+            "C" | "c" => Ok(Order::C),
+            "F" | "f" => Ok(Order::F),
+            "A" | "a" | "K" | "k" => Ok(Order::Keep),
+            _ => Err(PyValueError::new_err(format!(
+                "order must be one of 'C', 'F', 'A', 'K', not {s:?}"
+            ))),
+        }
+    }
+}
+
+/// Checks numpy's `casting` argument.
+pub(crate) fn check_casting(s: &str) -> PyResult<()> {
+    match s {
+        "no" | "equiv" | "safe" | "same_kind" | "unsafe" => Ok(()),
+        _ => Err(PyValueError::new_err(format!(
+            "casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe', not {s:?}"
+        ))),
+    }
+}
+
+/// Named values bound for one call, in the expression's order of names.
+pub(crate) type Values<'py> = Vec<(String, Value<'py>)>;
+
+/// `mapping[name]`, or `None` if absent.
+fn get<'py>(mapping: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if let Ok(d) = mapping.cast::<PyDict>() {
+        return d.get_item(name);
+    }
+    match mapping.get_item(name) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_instance_of::<PyKeyError>(mapping.py()) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Looks every name of `text` up in `local`, then `global`, and converts
+/// what it finds. A name found nowhere is left unbound: a constant, or an
+/// unknown variable that exprjit reports with a hint. A constant's name
+/// bound to something that is not an array (`e` holding an exception, a
+/// common sight in a frame) leaves the constant.
+pub(crate) fn lookup<'py>(
+    py: Python<'py>,
+    text: &str,
+    names: &Names,
+    local: &Bound<'py, PyAny>,
+    global: &Bound<'py, PyAny>,
+) -> PyResult<Values<'py>> {
+    let mut values = Vec::with_capacity(names.names.len());
+    for (name, span) in &names.names {
+        let found = match get(local, name)? {
+            Some(v) => Some(v),
+            None => get(global, name)?,
+        };
+        let Some(obj) = found else { continue };
+        match convert::value(py, &obj)? {
+            Ok(v) => values.push((name.clone(), v)),
+            Err(_) if names::is_constant(name) => {}
+            Err(u) => {
+                return Err(errors::binding(
+                    py,
+                    Class::Type,
+                    text,
+                    Some(*span),
+                    &format!("variable '{name}': {}", u.message),
+                    u.hint.as_deref(),
+                ));
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// Binds `values` (all but `skip`) as exprjit variables viewing numpy
+/// memory.
+pub(crate) fn vars<'a>(
+    values: &'a [(String, Value<'_>)],
+    skip: Option<&str>,
+) -> PyResult<Vars<'a>> {
+    let mut vars = Vars::new();
+    for (name, value) in values {
+        if skip == Some(name.as_str()) {
+            continue;
+        }
+        match value {
+            Value::Array(a) => vars.set(name.as_str(), a.view()?),
+            Value::Scalar(s) => vars.set(name.as_str(), *s),
+        }
+    }
+    Ok(vars)
+}
+
+fn arrays<'a, 'py>(
+    values: &'a [(String, Value<'py>)],
+) -> impl Iterator<Item = &'a ArrayInput<'py>> {
+    values.iter().filter_map(|(_, v)| match v {
+        Value::Array(a) => Some(a),
+        Value::Scalar(_) => None,
+    })
+}
+
+fn overlap(a: &Range<usize>, b: &Range<usize>) -> bool {
+    !a.is_empty() && !b.is_empty() && a.start < b.end && b.start < a.end
+}
+
+/// Whether to compute in the reversed-axes frame, where Fortran-ordered
+/// arrays are C-ordered and the kernel walks memory in order.
+fn reversed_frame(order: Order, values: &Values<'_>, out: Option<&Out<'_>>) -> bool {
+    match order {
+        Order::C => false,
+        Order::F => true,
+        Order::Keep => {
+            if let Some(out) = out {
+                let o = out.object();
+                return o.is_fortran_contiguous() && !o.is_c_contiguous();
+            }
+            let mut any_f_only = false;
+            for a in arrays(values) {
+                let o = a.owner();
+                if !o.is_fortran_contiguous() {
+                    return false;
+                }
+                any_f_only |= !o.is_c_contiguous();
+            }
+            any_f_only
+        }
+    }
+}
+
+/// Moves `values` into the frame the kernel runs in: the reversed-axes
+/// frame (see [`ArrayInput::reverse_axes`]) when `order` and the layouts
+/// call for it and the result has two or more dimensions. Returns the
+/// values, whether they were reversed, and the result's dimension count.
+pub(crate) fn frame<'py>(
+    mut values: Values<'py>,
+    order: Order,
+    out: Option<&Out<'_>>,
+) -> (Values<'py>, bool, usize) {
+    let ndim = arrays(&values)
+        .map(|a| a.shape.len())
+        .chain(out.map(|o| o.shape().len()))
+        .max()
+        .unwrap_or(0);
+    let reversed = ndim >= 2 && reversed_frame(order, &values, out);
+    if reversed {
+        for (_, v) in values.iter_mut() {
+            if let Value::Array(a) = v {
+                a.reverse_axes(ndim);
+            }
+        }
+    }
+    (values, reversed, ndim)
+}
+
+/// The broadcast shape of the bound arrays, or the error exprjit would
+/// report, with the span of the first variable that does not fit.
+/// Checked here, in the caller's axis order, so that a message never shows
+/// the reversed frame's shapes; as in exprjit, errors of the text and its
+/// types take precedence.
+pub(crate) fn broadcast_shape(
+    py: Python<'_>,
+    text: &str,
+    values: &Values<'_>,
+) -> PyResult<Vec<usize>> {
+    let shapes: Vec<(&str, &[usize])> = arrays_named(values)
+        .map(|(n, a)| (n, a.shape.as_slice()))
+        .collect();
+    match ir::shape::broadcast(shapes.iter().map(|(_, s)| *s)) {
+        Ok(s) => Ok(s),
+        Err(i) => {
+            // Report what exprjit reports first: errors of the text and
+            // its types come before shapes.
+            if let Err(e) = ir::compile_program(text, &vars(values, None)?) {
+                return Err(error(py, &e));
+            }
+            let left =
+                ir::shape::broadcast(shapes[..i].iter().map(|(_, s)| *s)).unwrap_or_default();
+            let (name, right) = shapes[i];
+            let span = names::of(text)
+                .ok()
+                .and_then(|n| n.names.iter().find(|(m, _)| m == name).map(|(_, s)| *s));
+            let e = Error::new(
+                ErrorKind::ShapeMismatch {
+                    left,
+                    right: right.to_vec(),
+                },
+                span,
+                text,
+            );
+            Err(error(py, &e))
+        }
+    }
+}
+
+fn error(py: Python<'_>, e: &Error) -> PyErr {
+    errors::to_py(py, e)
+}
+
+/// Runs `text` over `values`, into `out` if given; returns the result (or
+/// `out`).
+///
+/// `names.elementwise` allows the two rearrangements that assume every
+/// element depends only on the same element of the operands: the
+/// reversed-axes frame and flattening for in-place evaluation.
+pub(crate) fn run<'py>(
+    py: Python<'py>,
+    text: &str,
+    values: Values<'py>,
+    out: Option<&Bound<'py, PyAny>>,
+    order: Order,
+    casting: &str,
+    names: &Names,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut out = out.map(Out::new).transpose()?;
+    let sized = names.shape_preserving;
+    if !names.elementwise {
+        // `roll` and reductions: their axes must stay as given, and the
+        // result's shape is exprjit's to say.
+        return match out {
+            None => new_result(py, text, &values, false, sized),
+            Some(o) => via_copy(py, text, &values, false, o.object(), casting, sized),
+        };
+    }
+    let shape = broadcast_shape(py, text, &values)?;
+    if let Some(o) = &out {
+        check_out_shape(py, text, shape, o.shape())?;
+    }
+    let (values, reversed, ndim) = frame(values, order, out.as_ref());
+    if reversed && let Some(Out::Direct(o)) = out.as_mut() {
+        o.reverse_axes(ndim);
+    }
+    let opts = Options::default();
+    let Some(out) = out else {
+        return new_result(py, text, &values, reversed, true);
+    };
+    let direct = match out {
+        Out::Direct(o) if casting == "same_kind" && o.is_c_contiguous() => o,
+        out => return via_copy(py, text, &values, reversed, out.object(), casting, true),
+    };
+    let out_range = direct.byte_range();
+    let overlapping: Vec<&(String, Value<'py>)> = values
+        .iter()
+        .filter(|(_, v)| match v {
+            Value::Array(a) => overlap(&a.byte_range(), &out_range),
+            Value::Scalar(_) => false,
+        })
+        .collect();
+    let mut direct = direct;
+    match overlapping.as_slice() {
+        [] => {
+            let vars = vars(&values, None)?;
+            write(py, text, &vars, &mut direct, None, &opts)?;
+        }
+        [(name, Value::Array(a))] if is_alias(a, &direct) && direct.dtype != DType::Bool => {
+            let name = name.clone();
+            // exprjit's in-place form binds the target as one dimension:
+            // fine for 1-d results, or when every other array has the
+            // target's C-contiguous layout, so that all can be flattened.
+            let flat_ok = direct.shape.len() <= 1
+                || values.iter().all(|(n, v)| match v {
+                    Value::Array(b) => {
+                        *n == name || (b.shape == direct.shape && b.is_c_contiguous())
+                    }
+                    Value::Scalar(_) => true,
+                });
+            if !flat_ok {
+                return via_copy(
+                    py,
+                    text,
+                    &values,
+                    reversed,
+                    direct.owner_any(),
+                    casting,
+                    true,
+                );
+            }
+            let mut values = values;
+            if direct.shape.len() > 1 {
+                for (_, v) in values.iter_mut() {
+                    if let Value::Array(b) = v {
+                        b.flatten();
+                    }
+                }
+                direct.flatten();
+            }
+            let vars = vars(&values, Some(&name))?;
+            write(py, text, &vars, &mut direct, Some(&name), &opts)?;
+        }
+        _ => {
+            return via_copy(
+                py,
+                text,
+                &values,
+                reversed,
+                direct.owner_any(),
+                casting,
+                true,
+            );
+        }
+    }
+    Ok(direct.owner_any().clone().into_any())
+}
+
+/// Whether input `a` is exactly the elements of `out`, in the same order.
+fn is_alias(a: &ArrayInput<'_>, out: &OutArray<'_>) -> bool {
+    a.dtype == out.dtype
+        && a.starts_at(out.data())
+        && a.shape == out.shape
+        && a.strides == out.strides
+}
+
+/// Evaluates into a new numpy array (transposed back from the reversed
+/// frame).
+///
+/// A large result of a `shape_preserving` expression (its shape is the
+/// operands' broadcast shape) goes into an array numpy allocates: numpy asks the kernel for transparent huge pages, while a
+/// fresh zeroed `Vec` faults in every 4 KiB page on first touch.
+// PERF: measured with a release build on the 2-core AMD EPYC of the README
+// benchmark, `a*b+c` over 1e7 float64: 52 ms through exprjit's own result,
+// 16 ms into `np.empty`, numpy 12 ms; at 3e6 elements (24 MB) and below
+// both allocations cost the same, so the switch is at 16 MiB.
+fn new_result<'py>(
+    py: Python<'py>,
+    text: &str,
+    values: &Values<'py>,
+    reversed: bool,
+    shape_preserving: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let vars = vars(values, None)?;
+    let opts = Options::default();
+    if shape_preserving && let Some(r) = large_result(py, text, values, &vars, &opts)? {
+        return unreverse(r, reversed);
+    }
+    let r = py
+        .detach(|| exprjit::evaluate_with(text, &vars, &opts))
+        .map_err(|e| error(py, &e))?;
+    unreverse(convert::to_numpy(py, r.0)?, reversed)
+}
+
+/// Results of at least this many bytes are allocated by numpy.
+const LARGE_RESULT_BYTES: usize = 16 << 20;
+
+/// Evaluates into a new numpy array if the result is large (see
+/// [`new_result`]); `None` if it is not, or its shape or dtype is not
+/// known here (exprjit then reports any error).
+fn large_result<'py>(
+    py: Python<'py>,
+    text: &str,
+    values: &Values<'py>,
+    vars: &Vars<'_>,
+    opts: &Options,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Ok(shape) = ir::shape::broadcast(arrays(values).map(|a| a.shape.as_slice())) else {
+        return Ok(None);
+    };
+    let len = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if len.is_none_or(|n| n.saturating_mul(8) < LARGE_RESULT_BYTES) {
+        return Ok(None);
+    }
+    // Type checking costs microseconds; a result this large, milliseconds.
+    let Ok(func) = ir::compile(text, vars) else {
+        return Ok(None);
+    };
+    let dtype = func.result_dtype();
+    if len.is_none_or(|n| n.saturating_mul(dtype.size()) < LARGE_RESULT_BYTES) {
+        return Ok(None);
+    }
+    let a = convert::numpy(py)?.call_method1("empty", (shape, dtype.numpy_name()))?;
+    let Out::Direct(mut o) = Out::new(&a)? else {
+        return Ok(None);
+    };
+    // A fresh array overlaps no input.
+    write(py, text, vars, &mut o, None, opts)?;
+    Ok(Some(a))
+}
+
+/// Evaluates into a new array, then lets numpy copy it into `out` (out of
+/// exprjit's dtypes or layouts, overlapping an input, or another
+/// `casting`).
+fn via_copy<'py>(
+    py: Python<'py>,
+    text: &str,
+    values: &Values<'py>,
+    reversed: bool,
+    out: &Bound<'py, PyUntypedArray>,
+    casting: &str,
+    shape_preserving: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let r = new_result(py, text, values, reversed, shape_preserving)?;
+    let shape: Vec<usize> = r.getattr("shape")?.extract()?;
+    check_out_shape(py, text, shape, out.shape().to_vec())?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("casting", casting)?;
+    convert::numpy(py)?.call_method("copyto", (out, r), Some(&kwargs))?;
+    Ok(out.clone().into_any())
+}
+
+/// Raises exprjit's `OutputShape` error unless `out` has the result's shape.
+pub(crate) fn check_out_shape(
+    py: Python<'_>,
+    text: &str,
+    expected: Vec<usize>,
+    found: Vec<usize>,
+) -> PyResult<()> {
+    if found == expected {
+        return Ok(());
+    }
+    let e = Error::new(ErrorKind::OutputShape { expected, found }, None, text);
+    Err(error(py, &e))
+}
+
+/// Runs the kernel into `out`'s memory, in place over `in_place` if given.
+fn write(
+    py: Python<'_>,
+    text: &str,
+    vars: &Vars<'_>,
+    out: &mut OutArray<'_>,
+    in_place: Option<&str>,
+    opts: &Options,
+) -> PyResult<()> {
+    fn go<T: Elem>(
+        py: Python<'_>,
+        text: &str,
+        vars: &Vars<'_>,
+        out: &mut OutArray<'_>,
+        in_place: Option<&str>,
+        opts: &Options,
+    ) -> PyResult<()> {
+        let slice = out.slice_mut::<T>()?;
+        py.detach(move || match in_place {
+            Some(name) => exprjit::evaluate_in_place_with(text, vars, name, slice, opts),
+            None => exprjit::evaluate_into_with(text, vars, slice, opts),
+        })
+        .map(|_| ())
+        .map_err(|e| error(py, &e))
+    }
+    match out.dtype {
+        DType::Bool => go::<bool>(py, text, vars, out, in_place, opts),
+        DType::I32 => go::<i32>(py, text, vars, out, in_place, opts),
+        DType::I64 => go::<i64>(py, text, vars, out, in_place, opts),
+        DType::F32 => go::<f32>(py, text, vars, out, in_place, opts),
+        DType::F64 => go::<f64>(py, text, vars, out, in_place, opts),
+    }
+}
+
+/// Checks, without running, that `text` would evaluate over `values`
+/// into `out`: it parses and type checks, and `out` has a dtype `casting`
+/// allows; for elementwise expressions also that the shapes broadcast and
+/// `out` has the result's shape (with `roll` or reductions, shapes are
+/// checked when evaluating).
+pub(crate) fn check<'py>(
+    py: Python<'py>,
+    text: &str,
+    values: &Values<'py>,
+    out: Option<&Bound<'py, PyAny>>,
+    casting: &str,
+    elementwise: bool,
+) -> PyResult<()> {
+    let vars = vars(values, None)?;
+    let program = ir::compile_program(text, &vars).map_err(|e| error(py, &e))?;
+    let shape = if elementwise {
+        Some(broadcast_shape(py, text, values)?)
+    } else {
+        None
+    };
+    let Some(out) = out else { return Ok(()) };
+    let out = Out::new(out)?;
+    if let Some(shape) = shape {
+        check_out_shape(py, text, shape, out.shape())?;
+    }
+    let result = program.main.result_dtype();
+    let ok: bool = convert::numpy(py)?
+        .call_method1(
+            "can_cast",
+            (result.numpy_name(), out.object().dtype(), casting),
+        )?
+        .extract()?;
+    if !ok {
+        let out_dtype = match &out {
+            Out::Direct(o) => Some(o.dtype),
+            Out::ViaCopy(_) => None,
+        };
+        let message = match out_dtype {
+            Some(d) => Error::new(ErrorKind::OutputDType { result, out: d }, None, text).message(),
+            None => format!(
+                "an output of {} cannot hold a {result} result",
+                out.object().dtype()
+            ),
+        };
+        return Err(errors::binding(
+            py,
+            Class::Type,
+            text,
+            None,
+            &format!("{message} under casting='{casting}'"),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+fn arrays_named<'a, 'py>(
+    values: &'a [(String, Value<'py>)],
+) -> impl Iterator<Item = (&'a str, &'a ArrayInput<'py>)> {
+    values.iter().filter_map(|(n, v)| match v {
+        Value::Array(a) => Some((n.as_str(), a)),
+        Value::Scalar(_) => None,
+    })
+}
+
+/// Reverses the axes of a result computed in the reversed frame.
+pub(crate) fn unreverse<'py>(r: Bound<'py, PyAny>, reversed: bool) -> PyResult<Bound<'py, PyAny>> {
+    if reversed {
+        r.call_method0("transpose")
+    } else {
+        Ok(r)
+    }
+}
+
+/// Python entry: `_exprjit.evaluate(ex, local_dict, global_dict, out,
+/// order, casting)`; the package's `evaluate` finds the dictionaries.
+#[pyfunction]
+#[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind"))]
+pub(crate) fn evaluate<'py>(
+    py: Python<'py>,
+    ex: &str,
+    local_dict: &Bound<'py, PyAny>,
+    global_dict: &Bound<'py, PyAny>,
+    out: Option<&Bound<'py, PyAny>>,
+    order: &str,
+    casting: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let order = Order::parse(order)?;
+    check_casting(casting)?;
+    let names = names::of(ex).map_err(|e| error(py, &e))?;
+    let values = lookup(py, ex, &names, local_dict, global_dict)?;
+    run(py, ex, values, out, order, casting, &names)
+}
+
+/// Python entry: raises what `evaluate` would raise before running.
+#[pyfunction]
+#[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind"))]
+pub(crate) fn validate<'py>(
+    py: Python<'py>,
+    ex: &str,
+    local_dict: &Bound<'py, PyAny>,
+    global_dict: &Bound<'py, PyAny>,
+    out: Option<&Bound<'py, PyAny>>,
+    order: &str,
+    casting: &str,
+) -> PyResult<()> {
+    Order::parse(order)?;
+    check_casting(casting)?;
+    let names = names::of(ex).map_err(|e| error(py, &e))?;
+    let values = lookup(py, ex, &names, local_dict, global_dict)?;
+    check(py, ex, &values, out, casting, names.elementwise)
+}
+
+/// Python entry: the names `ex` reads (variables and constants), in order.
+#[pyfunction]
+pub(crate) fn expression_names<'py>(py: Python<'py>, ex: &str) -> PyResult<Bound<'py, PyTuple>> {
+    let names = names::of(ex).map_err(|e| error(py, &e))?;
+    PyTuple::new(py, names.names.iter().map(|(n, _)| n.as_str()))
+}
