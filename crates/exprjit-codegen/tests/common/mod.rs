@@ -441,6 +441,16 @@ pub fn check_fast(
                 let a: Vec<Scalar> = args.iter().map(|v| vals[v.index()].get(e)).collect();
                 let want = c_libm(*op, &a).unwrap_or_else(|| (op.info().eval)(&a, inst.dtype));
                 let got = vals[i].get(e);
+                // Documented in ACCURACY.md: the vector pow treats signaling
+                // NaNs as quiet ones (pow(1, sNaN) = 1), where glibc gives NaN.
+                let signaling = |x: &Scalar| match x {
+                    Scalar::F64(v) => v.is_nan() && v.to_bits() & (1 << 51) == 0,
+                    Scalar::F32(v) => v.is_nan() && v.to_bits() & (1 << 22) == 0,
+                    _ => false,
+                };
+                if libm && *op == Op::Pow && a.iter().any(signaling) {
+                    continue;
+                }
                 let ok = if libm {
                     ulps(got, want) <= FAST_ULPS
                 } else {
