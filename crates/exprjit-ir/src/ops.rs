@@ -264,6 +264,9 @@ macro_rules! float_pred {
 
 macro_rules! libm_unary {
     ($name:literal, $f:ident) => {
+        libm_unary!($name, f32::$f, f64::$f)
+    };
+    ($name:literal, $f32:path, $f64:path) => {
         OpInfo {
             name: $name,
             syntax: Syntax::Function,
@@ -273,12 +276,12 @@ macro_rules! libm_unary {
             result: ResultRule::Same,
             exactness: Exactness::Libm,
             libm: Some(Libm::Unary {
-                f32: f32::$f,
-                f64: f64::$f,
+                f32: $f32,
+                f64: $f64,
             }),
             eval: |a, _| match a[0] {
-                Scalar::F32(x) => Scalar::F32(f32::$f(x)),
-                Scalar::F64(x) => Scalar::F64(f64::$f(x)),
+                Scalar::F32(x) => Scalar::F32($f32(x)),
+                Scalar::F64(x) => Scalar::F64($f64(x)),
                 _ => mismatch(a),
             },
         }
@@ -694,9 +697,13 @@ impl Op {
             Op::Sinh => libm_unary!("sinh", sinh),
             Op::Cosh => libm_unary!("cosh", cosh),
             Op::Tanh => libm_unary!("tanh", tanh),
-            Op::Arcsinh => libm_unary!("arcsinh", asinh),
-            Op::Arccosh => libm_unary!("arccosh", acosh),
-            Op::Arctanh => libm_unary!("arctanh", atanh),
+            // Rust std computes these from `ln` and `sqrt` (acosh loses
+            // ~1000 ULP just above 1, atanh thousands near -1, and the f32
+            // versions overflow above ~1.7e38); the `libm` crate's port of
+            // musl is within 1 ULP and handles the whole domain.
+            Op::Arcsinh => libm_unary!("arcsinh", libm::asinhf, libm::asinh),
+            Op::Arccosh => libm_unary!("arccosh", libm::acoshf, libm::acosh),
+            Op::Arctanh => libm_unary!("arctanh", libm::atanhf, libm::atanh),
             // Rounding an integer changes nothing (NumPy >= 2.1 also keeps
             // the integer dtype).
             Op::Floor => exact(

@@ -146,16 +146,6 @@ def _precise(env):
     return out
 
 
-# With accuracy 'strict', exprjit takes the scalar functions of Rust's
-# standard library, whose inverse hyperbolic functions are not libm's and
-# miss the bound: acosh loses ~1000 ULP just above 1, atanh thousands of
-# ULP near -1 (3 ULP elsewhere), and float32 asinh/acosh overflow to inf
-# above ~1.7e38. The default 'fast' functions are within it.
-STRICT_INVERSE_HYPERBOLIC = pytest.mark.xfail(
-    reason="Rust std's asinh/acosh/atanh (accuracy='strict') exceed the ULP bound", strict=False
-)
-
-
 @pytest.fixture(params=["fast", "strict"])
 def accuracy(request):
     before = exprjit.set_accuracy(request.param)
@@ -175,14 +165,8 @@ def _libm_cases():
     return cases
 
 
-def _inverse_hyperbolic(ex):
-    return ex[:6] in ("arcsin", "arccos", "arctan") and ex[6:7] == "h"
-
-
 @pytest.mark.parametrize("ex,dtypes", _libm_cases())
-def test_libm_within_ulps(ex, dtypes, rng, accuracy, request):
-    if accuracy == "strict" and _inverse_hyperbolic(ex):
-        request.applymarker(STRICT_INVERSE_HYPERBOLIC)
+def test_libm_within_ulps(ex, dtypes, rng, accuracy):
     env = _bind(rng, dtypes, "any")
     if "**" in ex:  # keep powers finite and meaningful
         with np.errstate(all="ignore"):
@@ -205,10 +189,8 @@ def test_case_count():
 @pytest.mark.parametrize(
     "f,lo,hi", [("arccosh", 1.0, 1.01), ("arctanh", -1.0, -0.9), ("arctanh", -0.5, 0.5), ("arcsinh", 1e30, 3e38)]
 )
-def test_inverse_hyperbolic_near_edges(f, lo, hi, dt, rng, accuracy, request):
+def test_inverse_hyperbolic_near_edges(f, lo, hi, dt, rng, accuracy):
     """Where the inverse hyperbolic functions are hardest."""
-    if accuracy == "strict":
-        request.applymarker(STRICT_INVERSE_HYPERBOLIC)
     a = rng.uniform(lo, hi, 4096).astype(dt)
     wide = np.float64 if dt == np.float32 else np.longdouble
     want = getattr(np, f)(a)
