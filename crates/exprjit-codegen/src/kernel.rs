@@ -3,7 +3,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::lower::{self, Shape};
-use crate::operand::{Layout, Operand, Output};
+use crate::operand::{Layout, Operand, Output, Rows};
 use crate::{Options, disasm, isa, symbols};
 use cranelift_codegen::ir::{Function, UserFuncName};
 use cranelift_frontend::FunctionBuilderContext;
@@ -178,6 +178,82 @@ impl Kernel {
     /// operand's bytes; base pointers are aligned for their dtype; the
     /// output holds exactly `len` results.
     pub fn run(&self, inputs: &[Operand<'_>], out: Output<'_>) -> Result<(), Error> {
+        let len = out.bytes() / self.result.size();
+        if !out.bytes().is_multiple_of(self.result.size()) {
+            return Err(Error::operand(format!(
+                "output of {} bytes is not a whole number of {} elements",
+                out.bytes(),
+                self.result
+            )));
+        }
+        self.call(inputs, out, len, 1, len, None)
+    }
+
+    /// Runs the kernel over `rows.count` rows of `rows.len` elements with
+    /// the checks of one call: row `r` reads operand `k` from
+    /// `offset + r * rows.in_strides[k] + i * stride` and writes output
+    /// element `r * rows.out_stride + i` (`i` in `0..rows.len`). The output
+    /// holds at least `(count - 1) * out_stride + len` results; the elements
+    /// between rows are left alone. For the many short rows of a stencil or
+    /// a broadcast this costs one check and `count` bare calls instead of
+    /// `count` checked ones.
+    pub fn run_rows(
+        &self,
+        inputs: &[Operand<'_>],
+        out: Output<'_>,
+        rows: Rows<'_>,
+    ) -> Result<(), Error> {
+        if rows.in_strides.len() != inputs.len() {
+            return Err(Error::operand(format!(
+                "{} row strides for {} operands",
+                rows.in_strides.len(),
+                inputs.len()
+            )));
+        }
+        if rows.count > 1 && rows.out_stride < rows.len {
+            return Err(Error::operand(format!(
+                "output rows of {} elements overlap at stride {}",
+                rows.len, rows.out_stride
+            )));
+        }
+        let needed = match rows.count {
+            0 => 0,
+            c => (c - 1)
+                .checked_mul(rows.out_stride)
+                .and_then(|n| n.checked_add(rows.len))
+                .ok_or_else(|| Error::operand("output rows overflow".to_string()))?,
+        };
+        let have = out.bytes() / self.result.size();
+        if needed > have {
+            return Err(Error::operand(format!(
+                "{} rows need {needed} output elements, the output holds {have}",
+                rows.count
+            )));
+        }
+        self.call(
+            inputs,
+            out,
+            rows.len,
+            rows.count,
+            rows.out_stride,
+            Some(rows.in_strides),
+        )
+    }
+
+    /// The checks and the calls of [`Kernel::run`] and
+    /// [`Kernel::run_rows`]: `count` rows of `len` elements, output rows
+    /// `out_stride` elements apart (the caller checked that they fit the
+    /// output and do not overlap), input rows `in_strides` apart (none:
+    /// one row).
+    fn call(
+        &self,
+        inputs: &[Operand<'_>],
+        out: Output<'_>,
+        len: usize,
+        count: usize,
+        out_stride: usize,
+        in_strides: Option<&[isize]>,
+    ) -> Result<(), Error> {
         if inputs.len() != self.params.len() {
             return Err(Error::operand(format!(
                 "{} operands for {} parameters",
@@ -186,8 +262,8 @@ impl Kernel {
             )));
         }
         let rsize = self.result.size();
-        let (out_ptr, out_bytes, in_place): (*mut u8, usize, Option<usize>) = match out {
-            Output::Separate(b) => (b.as_mut_ptr(), b.len(), None),
+        let (out_ptr, in_place): (*mut u8, Option<usize>) = match out {
+            Output::Separate(b) => (b.as_mut_ptr(), None),
             Output::Bools(b) => {
                 if self.result != DType::Bool {
                     return Err(Error::operand(format!(
@@ -195,23 +271,16 @@ impl Kernel {
                         self.result
                     )));
                 }
-                (b.as_mut_ptr().cast::<u8>(), b.len(), None)
+                (b.as_mut_ptr().cast::<u8>(), None)
             }
-            Output::InPlace { input, buffer } => (buffer.as_mut_ptr(), buffer.len(), Some(input)),
+            Output::InPlace { input, buffer } => (buffer.as_mut_ptr(), Some(input)),
         };
-        if !out_bytes.is_multiple_of(rsize) {
-            return Err(Error::operand(format!(
-                "output of {out_bytes} bytes is not a whole number of {} elements",
-                self.result
-            )));
-        }
         if !(out_ptr as usize).is_multiple_of(rsize) {
             return Err(Error::operand(format!(
                 "output is not aligned for {}",
                 self.result
             )));
         }
-        let len = out_bytes / rsize;
         if let Some(k) = in_place {
             match self.params.get(k) {
                 None => return Err(Error::operand(format!("in-place input {k} does not exist"))),
@@ -233,6 +302,8 @@ impl Kernel {
         // allocates nothing (tests/memory.rs counts).
         let mut ptrs: SmallVec<[*const u8; INLINE_OPERANDS]> = SmallVec::new();
         let mut strides: SmallVec<[isize; INLINE_OPERANDS]> = SmallVec::new();
+        let mut row_bytes: SmallVec<[isize; INLINE_OPERANDS]> = SmallVec::new();
+        let last_row = count.saturating_sub(1) as i128;
         for (i, op) in inputs.iter().enumerate() {
             let dt = self.params[i];
             if op.dtype != dt {
@@ -246,9 +317,16 @@ impl Kernel {
                     "operand {i}: Operand::in_place must be given exactly for the in-place input"
                 )));
             }
+            let row_stride = in_strides.map_or(0, |s| s[i]);
             if op.in_place {
+                if count > 1 && row_stride != out_stride as isize {
+                    return Err(Error::operand(format!(
+                        "in-place operand {i}: row stride {row_stride}, output rows {out_stride} apart"
+                    )));
+                }
                 ptrs.push(out_ptr.cast_const());
                 strides.push(dt.size() as isize);
+                row_bytes.push((out_stride * rsize) as isize);
                 continue;
             }
             let ok = match self.layouts[i] {
@@ -267,48 +345,74 @@ impl Kernel {
                     "operand {i} is not aligned for {dt}"
                 )));
             }
+            // The elements read are affine in (row, i), so the extremes are
+            // at the four corners of rows 0..count and elements 0..len.
             let n = (op.bytes.len() / dt.size()) as i128;
             let first = op.offset as i128;
-            let last = first + (len as i128 - 1) * op.stride as i128;
-            if len > 0 && (first >= n || last < 0 || last >= n) {
+            let along = (len as i128 - 1) * op.stride as i128;
+            let across = last_row * row_stride as i128;
+            let corners = [first, first + along, first + across, first + along + across];
+            let lo = corners.into_iter().min().unwrap_or(first);
+            let hi = corners.into_iter().max().unwrap_or(first);
+            if len > 0 && count > 0 && (lo < 0 || hi >= n) {
                 return Err(Error::operand(format!(
-                    "operand {i}: elements {first} to {last} are outside its {n} elements"
+                    "operand {i}: elements {lo} to {hi} are outside its {n} elements"
                 )));
             }
             let byte_stride = op
                 .stride
                 .checked_mul(dt.size() as isize)
                 .ok_or_else(|| Error::operand(format!("operand {i}: stride overflows")))?;
+            let byte_row = row_stride
+                .checked_mul(dt.size() as isize)
+                .ok_or_else(|| Error::operand(format!("operand {i}: row stride overflows")))?;
             // In bounds when len > 0 (checked above); otherwise unused.
             let start = op.bytes.get(op.offset * dt.size()..).unwrap_or(&[]);
             ptrs.push(start.as_ptr());
             strides.push(byte_stride);
+            row_bytes.push(byte_row);
         }
-        if len == 0 {
+        if len == 0 || count == 0 {
             return Ok(());
         }
-        // SAFETY: `entry` points at code owned by `self._code`, alive for
-        // this borrow of `self`, compiled with the `KernelFn` signature for
-        // `self.params`/`self.layouts`/`self.result`. The checks above
-        // establish what that code assumes (see `lower`'s ABI):
-        // - `ptrs` and `strides` hold one entry per parameter, and each
-        //   operand has the parameter's dtype, so it reads the element
-        //   width it was compiled for;
-        // - contiguous operands have stride 1 and broadcast ones stride 0,
-        //   as the code assumes without reading `strides`;
-        // - for i in 0..len, `ptrs[k] + i * strides[k]` stays inside
-        //   operand k's slice (first and last element checked; strides are
-        //   exact byte multiples), so every load is in bounds, and the
-        //   base pointers are aligned for their dtype;
-        // - `out` holds exactly `len` results, aligned, and is written only
-        //   at elements 0..len; it is an exclusive borrow, so no input
-        //   aliases it, except the in-place input, which the kernel reads
-        //   at element i before writing element i (and is compiled
-        //   contiguous with the result's dtype, checked above);
-        // - `len >= 1`, as the ABI requires for broadcast loads;
-        // - bool results are written as 0 or 1 only, so `Output::Bools`
-        //   keeps valid `bool`s.
-        unsafe { (self.entry)(ptrs.as_ptr(), strides.as_ptr(), out_ptr, len) };
+        let mut row_ptrs = ptrs.clone();
+        for r in 0..count {
+            for (p, (&base, &step)) in row_ptrs.iter_mut().zip(ptrs.iter().zip(&row_bytes)) {
+                // In bounds: row r's elements are inside the corners checked
+                // above (wrapping arithmetic only to stay in safe code).
+                *p = base.wrapping_offset(step * r as isize);
+            }
+            let out_row = out_ptr.wrapping_add(r * out_stride * rsize);
+            // SAFETY: `entry` points at code owned by `self._code`, alive
+            // for this borrow of `self`, compiled with the `KernelFn`
+            // signature for `self.params`/`self.layouts`/`self.result`. The
+            // checks above establish what that code assumes (see `lower`'s
+            // ABI):
+            // - `row_ptrs` and `strides` hold one entry per parameter, and
+            //   each operand has the parameter's dtype, so it reads the
+            //   element width it was compiled for;
+            // - contiguous operands have stride 1 and broadcast ones stride
+            //   0, as the code assumes without reading `strides`;
+            // - for i in 0..len, `row_ptrs[k] + i * strides[k]` stays inside
+            //   operand k's slice: it is an element of row r < count, and
+            //   the reads of all rows are affine in (r, i), so they lie
+            //   between the four corners checked in bounds above (strides
+            //   are exact byte multiples); the base pointers are aligned
+            //   for their dtype and strides keep that alignment;
+            // - `out_row` holds `len` results of row r inside the output:
+            //   `(count - 1) * out_stride + len` elements fit (checked by
+            //   `run`/`run_rows`), aligned, and rows do not overlap
+            //   (`out_stride >= len` when count > 1); the output is an
+            //   exclusive borrow, so no input aliases it, except the
+            //   in-place input, which the kernel reads at element i of
+            //   row r before writing that same element (its row stride is
+            //   the output's, checked above, and it is compiled contiguous
+            //   with the result's dtype);
+            // - `len >= 1`, as the ABI requires for broadcast loads;
+            // - bool results are written as 0 or 1 only, so `Output::Bools`
+            //   keeps valid `bool`s.
+            unsafe { (self.entry)(row_ptrs.as_ptr(), strides.as_ptr(), out_row, len) };
+        }
         Ok(())
     }
 

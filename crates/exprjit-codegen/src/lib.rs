@@ -108,7 +108,7 @@ mod vmath;
 pub use error::{Error, ErrorKind};
 pub use kernel::Kernel;
 pub use lower::{Lowering, lowering, lowering_for};
-pub use operand::{Layout, Operand, Output, as_bytes, as_bytes_mut};
+pub use operand::{Layout, Operand, Output, Rows, as_bytes, as_bytes_mut};
 pub use vmath::{MAX_INT_POW, without_fma};
 
 /// Code generation options.

@@ -100,6 +100,31 @@ impl<'a> Output<'a> {
     }
 }
 
+impl Output<'_> {
+    /// The output's length in bytes.
+    pub(crate) fn bytes(&self) -> usize {
+        match self {
+            Output::Separate(b) => b.len(),
+            Output::Bools(b) => b.len(),
+            Output::InPlace { buffer, .. } => buffer.len(),
+        }
+    }
+}
+
+/// How [`Kernel::run_rows`](crate::Kernel::run_rows) repeats one call over
+/// several rows (all counts in elements).
+#[derive(Clone, Copy, Debug)]
+pub struct Rows<'a> {
+    /// How many rows.
+    pub count: usize,
+    /// Elements per row: the `len` of each call.
+    pub len: usize,
+    /// From the start of one output row to the next (`>= len`).
+    pub out_stride: usize,
+    /// Per operand, from one row's first element to the next row's.
+    pub in_strides: &'a [isize],
+}
+
 /// The bytes of a typed slice (bools are one byte, 0 or 1).
 pub fn as_bytes<T: Element + bytemuck::NoUninit>(s: &[T]) -> &[u8] {
     bytemuck::cast_slice(s)

@@ -3,7 +3,7 @@
 //! the calling thread or on the pool.
 
 use crate::plan::Plan;
-use exprjit_codegen::{Kernel, Operand as KOperand, Output as KOutput};
+use exprjit_codegen::{Kernel, Operand as KOperand, Output as KOutput, Rows};
 use exprjit_ir::{DType, Error, ErrorKind};
 use rayon::prelude::*;
 use std::sync::Mutex;
@@ -128,7 +128,17 @@ fn run_tile(
     debug_assert!(inputs.iter().all(|i| i.strides.len() == nd));
     let mut operands: Vec<KOperand<'_>> = Vec::with_capacity(inputs.len());
     let mut offsets: Vec<usize> = Vec::with_capacity(inputs.len());
-    plan.segments(start, start + count, |index, pos, n| {
+    // Each input's step from one row to the next (in place: the output's).
+    let row_strides: Vec<isize> = inputs
+        .iter()
+        .enumerate()
+        .map(|(k, input)| match piece {
+            Piece::InPlace(i, _) if i == k => plan.inner() as isize,
+            _ if nd >= 2 => input.strides[nd - 2],
+            _ => 0,
+        })
+        .collect();
+    let mut block = |index: &[usize], pos: usize, n: usize, rows: usize| {
         if result.is_err() {
             return;
         }
@@ -156,7 +166,8 @@ fn run_tile(
         }
         let lo = pos - start;
         if streaming && let Piece::Bytes(b) = &mut piece {
-            // Through the scratch buffer, one L1-sized chunk at a time.
+            // Through the scratch buffer, one L1-sized chunk at a time
+            // (`plan.segments` gives one row per call here).
             let dst = &mut b[lo * size..(lo + n) * size];
             let chunk = stream::SCRATCH_BYTES / size;
             let mut done = 0;
@@ -182,18 +193,39 @@ fn run_tile(
             }
             return;
         }
+        // The output elements from the first row's first to the last
+        // row's last.
+        let span = (rows - 1) * plan.inner() + n;
         let out = match &mut piece {
-            Piece::Bytes(b) => KOutput::Separate(&mut b[lo * size..(lo + n) * size]),
-            Piece::Bools(b) => KOutput::Bools(&mut b[lo..lo + n]),
+            Piece::Bytes(b) => KOutput::Separate(&mut b[lo * size..(lo + span) * size]),
+            Piece::Bools(b) => KOutput::Bools(&mut b[lo..lo + span]),
             Piece::InPlace(i, b) => KOutput::InPlace {
                 input: *i,
-                buffer: &mut b[lo * size..(lo + n) * size],
+                buffer: &mut b[lo * size..(lo + span) * size],
             },
         };
-        if let Err(e) = kernel.run(&operands, out) {
+        let ran = if rows == 1 {
+            kernel.run(&operands, out)
+        } else {
+            let rows = Rows {
+                count: rows,
+                len: n,
+                out_stride: plan.inner(),
+                in_strides: &row_strides,
+            };
+            kernel.run_rows(&operands, out, rows)
+        };
+        if let Err(e) = ran {
             result = Err(internal(e.to_string()));
         }
-    });
+    };
+    if streaming {
+        plan.segments(start, start + count, |index, pos, n| {
+            block(index, pos, n, 1)
+        });
+    } else {
+        plan.blocks(start, start + count, block);
+    }
     result
 }
 

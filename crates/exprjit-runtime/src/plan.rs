@@ -32,6 +32,10 @@ pub struct Plan {
     /// around; row segments end there, so that within a segment every
     /// source is read linearly.
     pub wraps: Vec<usize>,
+    /// Rows (indices of the second-innermost dimension) where a rolled
+    /// source wraps around: blocks of rows ([`Plan::blocks`]) end before
+    /// them.
+    pub row_wraps: Vec<usize>,
     /// The number of result elements.
     pub len: usize,
 }
@@ -69,20 +73,26 @@ impl Plan {
             let rolls: Vec<Vec<(usize, usize)>> =
                 sources.iter().map(|s| s.rolls.to_vec()).collect();
             let last = dims.len() - 1;
-            let mut wraps: Vec<usize> = rolls
-                .iter()
-                .flatten()
-                .filter(|(d, s)| *d == last && *s != 0)
-                .map(|(_, s)| *s)
-                .collect();
-            wraps.sort_unstable();
-            wraps.dedup();
+            let wraps_along = |dim: Option<usize>| {
+                let mut w: Vec<usize> = rolls
+                    .iter()
+                    .flatten()
+                    .filter(|(d, s)| Some(*d) == dim && *s != 0)
+                    .map(|(_, s)| *s)
+                    .collect();
+                w.sort_unstable();
+                w.dedup();
+                w
+            };
+            let wraps = wraps_along(Some(last));
+            let row_wraps = wraps_along(last.checked_sub(1));
             return Ok(Plan {
                 shape,
                 dims,
                 strides,
                 rolls,
                 wraps,
+                row_wraps,
                 len,
             });
         }
@@ -123,6 +133,7 @@ impl Plan {
             strides,
             rolls: vec![Vec::new(); sources.len()],
             wraps: Vec::new(),
+            row_wraps: Vec::new(),
             len,
         })
     }
@@ -168,6 +179,67 @@ impl Plan {
             index[nd - 1] = col;
             f(&index, pos, count);
             pos += count;
+        }
+    }
+
+    /// Like [`Plan::segments`], but hands whole rows over together: calls
+    /// `f(index, out_start, count, rows)` for `rows` row segments of
+    /// `count` elements, the first at multi-index `index` and flat result
+    /// position `out_start`, each next one a row further along the
+    /// second-innermost dimension (`inner` result elements later, at the
+    /// same columns). Within a block every source is read linearly across
+    /// rows too (blocks stop before a row where a rolled source wraps and
+    /// at the end of the second-innermost dimension), so the reads of row
+    /// `r` start `r * strides[k][nd - 2]` elements after those of the
+    /// first. Partial rows at `start` and `end` come as blocks of one row.
+    pub fn blocks(
+        &self,
+        start: usize,
+        end: usize,
+        mut f: impl FnMut(&[usize], usize, usize, usize),
+    ) {
+        let inner = self.inner();
+        let nd = self.dims.len();
+        if nd < 2 || inner == 0 {
+            return self.segments(start, end, |index, pos, count| f(index, pos, count, 1));
+        }
+        let mut index = vec![0usize; nd];
+        let mut pos = start;
+        while pos < end {
+            let col = pos % inner;
+            let full = if col == 0 { (end - pos) / inner } else { 0 };
+            if full == 0 {
+                // A partial row: its segments one by one.
+                let row_end = (pos - col + inner).min(end);
+                self.segments(pos, row_end, |index, pos, count| f(index, pos, count, 1));
+                pos = row_end;
+                continue;
+            }
+            let mut r = pos / inner;
+            for d in (0..nd - 1).rev() {
+                index[d] = r % self.dims[d];
+                r /= self.dims[d];
+            }
+            let row = index[nd - 2];
+            let mut rows = full.min(self.dims[nd - 2] - row);
+            if let Some(&w) = self.row_wraps.iter().find(|&&w| w > row) {
+                rows = rows.min(w - row);
+            }
+            let mut c0 = 0;
+            for c1 in self
+                .wraps
+                .iter()
+                .copied()
+                .filter(|&w| w < inner)
+                .chain([inner])
+            {
+                if c1 > c0 {
+                    index[nd - 1] = c0;
+                    f(&index, pos + c0, c1 - c0, rows);
+                    c0 = c1;
+                }
+            }
+            pos += rows * inner;
         }
     }
 
@@ -294,5 +366,78 @@ mod tests {
             seen,
             vec![(vec![0, 2], 2, 2), (vec![1, 0], 4, 4), (vec![2, 0], 8, 3)]
         );
+    }
+
+    /// Every block, expanded row by row, is exactly the run of segments
+    /// `segments` gives, and each source's reads step by its row stride
+    /// from one row of a block to the next.
+    #[test]
+    fn blocks_are_segments_grouped_by_rows() {
+        let r2 = [(0usize, 1usize), (1, 6)];
+        let r3 = [(1usize, 2usize), (2, 1), (0, 1)];
+        let plans = [
+            // The diffusion shape: rolls along both axes of a 2-D grid.
+            Plan::new(&[
+                src(&[5, 7], &[7, 1]),
+                Source {
+                    shape: &[5, 7],
+                    strides: &[7, 1],
+                    rolls: &r2,
+                },
+            ]),
+            // 3-D, rolled along every axis.
+            Plan::new(&[Source {
+                shape: &[3, 4, 5],
+                strides: &[20, 5, 1],
+                rolls: &r3,
+            }]),
+            // A broadcast column against a row: no rolls, two dimensions.
+            Plan::new(&[src(&[6, 1], &[1, 1]), src(&[5], &[1])]),
+            // One dimension.
+            Plan::new(&[src(&[9], &[-1])]),
+        ];
+        for p in plans {
+            let p = p.unwrap();
+            let nd = p.dims.len();
+            for (start, end) in [(0, p.len), (3, p.len - 2), (7, 8), (0, 1), (5, 5)] {
+                let mut want = Vec::new();
+                p.segments(start, end, |index, pos, n| {
+                    let offs: Vec<isize> = (0..p.strides.len())
+                        .map(|k| p.offset_rolled(index, &p.strides[k], &p.rolls[k]))
+                        .collect();
+                    want.push((offs, pos, n));
+                });
+                let mut got = Vec::new();
+                let mut most = 0;
+                p.blocks(start, end, |index, pos, n, rows| {
+                    assert!(rows >= 1);
+                    most = most.max(rows);
+                    let mut index = index.to_vec();
+                    let first: Vec<isize> = (0..p.strides.len())
+                        .map(|k| p.offset_rolled(&index, &p.strides[k], &p.rolls[k]))
+                        .collect();
+                    for r in 0..rows {
+                        let offs: Vec<isize> = (0..p.strides.len())
+                            .map(|k| p.offset_rolled(&index, &p.strides[k], &p.rolls[k]))
+                            .collect();
+                        if nd >= 2 {
+                            for k in 0..offs.len() {
+                                let step = p.strides[k][nd - 2];
+                                assert_eq!(offs[k], first[k] + r as isize * step, "{p:?}");
+                            }
+                            index[nd - 2] += 1;
+                        }
+                        got.push((offs, pos + r * p.inner(), n));
+                    }
+                });
+                // Blocks visit the columns of a row block before its next
+                // rows; compare as sets of runs.
+                got.sort_by_key(|g| g.1);
+                assert_eq!(got, want, "{p:?} {start}..{end}");
+                if nd >= 2 && (start, end) == (0, p.len) {
+                    assert!(most > 1, "no block of several rows in {p:?}");
+                }
+            }
+        }
     }
 }
