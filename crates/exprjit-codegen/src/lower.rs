@@ -1,5 +1,7 @@
 //! Lowers a typed `exprjit_ir::Func` into one Cranelift function: a SIMD
-//! main loop over whole vectors, then a scalar remainder loop.
+//! main loop over several whole vectors per iteration, a loop over single
+//! vectors for most of the rest (cheap kernels only), then a scalar
+//! remainder loop.
 //!
 //! # Kernel ABI
 //!
@@ -467,66 +469,52 @@ impl Lower<'_, '_> {
         let out_var = self.b.declare_var(self.ptr);
         self.b.def_var(out_var, out);
 
+        // PERF: with 4 vectors per main-loop iteration, up to 7 elements
+        // (f64) are left for the scalar loop; a stencil's short rows pay
+        // that on every row (~10% of a 1024-wide diffusion step). A loop of
+        // one vector per iteration takes whole vectors of the rest. Not for
+        // the math routines (unroll 2, and a third copy of a long routine
+        // costs compile time).
+        let single = shape.unroll > 1 && self.pool.is_none();
         let main = self.b.create_block();
         let rem_check = self.b.create_block();
         let rem = self.b.create_block();
         let exit = self.b.create_block();
+        let after_main = if single {
+            self.b.create_block()
+        } else {
+            rem_check
+        };
         let c = self.b.ins().icmp(IntCC::UnsignedLessThan, out, main_end);
-        self.b.ins().brif(c, main, &[], rem_check, &[]);
+        self.b.ins().brif(c, main, &[], after_main, &[]);
 
         // Main loop: `unroll` vectors of `lanes` elements per iteration.
         self.b.switch_to_block(main);
-        let o = self.b.use_var(out_var);
-        let mut moved: Vec<Option<CValue>> = vec![None; n_params];
-        for (i, input) in inputs.iter().enumerate() {
-            if let Input::Moving { var, .. } = input {
-                moved[i] = Some(self.b.use_var(*var));
-            }
-        }
-        for u in 0..shape.unroll {
-            let mut vals: Vec<Option<CValue>> = vec![None; n_params];
-            for (i, input) in inputs.iter().enumerate() {
-                let dt = f.params[i].dtype;
-                vals[i] = match *input {
-                    Input::Unused => None,
-                    Input::Fixed { vector, .. } => Some(vector),
-                    Input::Moving { stride: None, .. } => {
-                        let off = (u * shape.lanes * dt.size()) as i32;
-                        let p = moved[i].unwrap_or(out);
-                        Some(self.load_vector(dt, p, off))
-                    }
-                    Input::Moving {
-                        stride: Some(s), ..
-                    } => {
-                        let p = moved[i].unwrap_or(out);
-                        let (v, next) = self.load_strided(dt, p, s);
-                        moved[i] = Some(next);
-                        Some(v)
-                    }
-                };
-            }
-            let r = self.compute(Mode::Vector, live, uses, fma, &vals, &consts, 1)?;
-            let off = (u as i64 * shape.lanes as i64 * rsize) as i32;
-            self.store_vector(rdt, r, o, off);
-        }
-        let o2 = self.b.ins().iadd_imm_s(o, step * rsize);
-        self.b.def_var(out_var, o2);
-        for (i, input) in inputs.iter().enumerate() {
-            if let (Input::Moving { var, stride }, Some(p)) = (input, moved[i]) {
-                let next = match stride {
-                    // The strided chain already ends one step further.
-                    Some(_) => p,
-                    None => self
-                        .b
-                        .ins()
-                        .iadd_imm_s(p, step * f.params[i].dtype.size() as i64),
-                };
-                self.b.def_var(*var, next);
-            }
-        }
-        self.keep_pool_in_loop(o2);
+        self.vector_iteration(live, uses, fma, &inputs, &consts, out_var, shape, out)?;
+        let o2 = self.b.use_var(out_var);
         let c = self.b.ins().icmp(IntCC::UnsignedLessThan, o2, main_end);
-        self.b.ins().brif(c, main, &[], rem_check, &[]);
+        self.b.ins().brif(c, main, &[], after_main, &[]);
+
+        if single {
+            // Whole vectors of what is left, one per iteration.
+            let one = Shape {
+                lanes: shape.lanes,
+                unroll: 1,
+            };
+            let vec_loop = self.b.create_block();
+            self.b.switch_to_block(after_main);
+            let n_vec = self.b.ins().band_imm_s(len, -(shape.lanes as i64));
+            let vec_bytes = self.b.ins().imul_imm_s(n_vec, rsize);
+            let vec_end = self.b.ins().iadd(out, vec_bytes);
+            let o = self.b.use_var(out_var);
+            let c = self.b.ins().icmp(IntCC::UnsignedLessThan, o, vec_end);
+            self.b.ins().brif(c, vec_loop, &[], rem_check, &[]);
+            self.b.switch_to_block(vec_loop);
+            self.vector_iteration(live, uses, fma, &inputs, &consts, out_var, one, out)?;
+            let o2 = self.b.use_var(out_var);
+            let c = self.b.ins().icmp(IntCC::UnsignedLessThan, o2, vec_end);
+            self.b.ins().brif(c, vec_loop, &[], rem_check, &[]);
+        }
 
         // Remainder: one element per iteration.
         self.b.switch_to_block(rem_check);
@@ -564,6 +552,78 @@ impl Lower<'_, '_> {
 
         self.b.switch_to_block(exit);
         self.b.ins().return_(&[]);
+        Ok(())
+    }
+
+    /// One iteration of a vector loop: `shape.unroll` vectors loaded,
+    /// computed and stored at `out_var`, then every moving pointer and
+    /// `out_var` advanced past them.
+    #[allow(clippy::too_many_arguments)]
+    fn vector_iteration(
+        &mut self,
+        live: &[bool],
+        uses: &[usize],
+        fma: bool,
+        inputs: &[Input],
+        consts: &HashMap<usize, (CValue, CValue)>,
+        out_var: Variable,
+        shape: Shape,
+        out: CValue,
+    ) -> Result<(), Error> {
+        let f = self.f;
+        let n_params = f.params.len();
+        let rdt = f.result_dtype();
+        let rsize = rdt.size() as i64;
+        let step = (shape.lanes * shape.unroll) as i64;
+        let o = self.b.use_var(out_var);
+        let mut moved: Vec<Option<CValue>> = vec![None; n_params];
+        for (i, input) in inputs.iter().enumerate() {
+            if let Input::Moving { var, .. } = input {
+                moved[i] = Some(self.b.use_var(*var));
+            }
+        }
+        for u in 0..shape.unroll {
+            let mut vals: Vec<Option<CValue>> = vec![None; n_params];
+            for (i, input) in inputs.iter().enumerate() {
+                let dt = f.params[i].dtype;
+                vals[i] = match *input {
+                    Input::Unused => None,
+                    Input::Fixed { vector, .. } => Some(vector),
+                    Input::Moving { stride: None, .. } => {
+                        let off = (u * shape.lanes * dt.size()) as i32;
+                        let p = moved[i].unwrap_or(out);
+                        Some(self.load_vector(dt, p, off))
+                    }
+                    Input::Moving {
+                        stride: Some(s), ..
+                    } => {
+                        let p = moved[i].unwrap_or(out);
+                        let (v, next) = self.load_strided(dt, p, s);
+                        moved[i] = Some(next);
+                        Some(v)
+                    }
+                };
+            }
+            let r = self.compute(Mode::Vector, live, uses, fma, &vals, consts, 1)?;
+            let off = (u as i64 * shape.lanes as i64 * rsize) as i32;
+            self.store_vector(rdt, r, o, off);
+        }
+        let o2 = self.b.ins().iadd_imm_s(o, step * rsize);
+        self.b.def_var(out_var, o2);
+        for (i, input) in inputs.iter().enumerate() {
+            if let (Input::Moving { var, stride }, Some(p)) = (input, moved[i]) {
+                let next = match stride {
+                    // The strided chain already ends one step further.
+                    Some(_) => p,
+                    None => self
+                        .b
+                        .ins()
+                        .iadd_imm_s(p, step * f.params[i].dtype.size() as i64),
+                };
+                self.b.def_var(*var, next);
+            }
+        }
+        self.keep_pool_in_loop(o2);
         Ok(())
     }
 
