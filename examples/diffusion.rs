@@ -45,96 +45,104 @@ use stencil::{EXPR, initial};
 
 const D: f64 = 1.0;
 const DT: f64 = 0.1;
+/// Rounds the engines take turns in (see `run`).
+const ROUNDS: usize = 5;
 
-fn hand_step(pool: &rayon::ThreadPool, u: &[f64], next: &mut [f64], n: usize) {
-    stencil::hand_step(pool, u, next, n, D * DT);
+/// What runs a step.
+enum Kind {
+    Engine(Engine, Options),
+    Hand(rayon::ThreadPool),
 }
 
+/// One engine at one thread count, with its own double buffer, so that
+/// the engines can take turns.
 struct Run {
     name: String,
     threads: usize,
-    per_step: Duration,
-    compile: Option<Duration>,
-    field: Vec<f64>,
-}
-
-fn run_engine(
-    engine: Engine,
-    threads: usize,
+    kind: Kind,
     n: usize,
-    steps: usize,
-) -> Result<Run, exprjit::Error> {
-    let opts = Options {
-        engine: EngineChoice::Force(engine),
-        threads: Some(threads),
-        ..Options::default()
-    };
-    let mut u = initial(n);
-    let mut next = vec![0.0; n * n];
-    let dims = [n, n];
-    // The first step compiles (fused) or warms the one-operation kernels.
-    let mut compile = None;
-    let mut step = |u: &[f64], next: &mut [f64]| -> Result<(), exprjit::Error> {
-        let view = exprjit::View::with_shape(u, &dims).map_err(|e| {
-            exprjit::Error::new(exprjit::ErrorKind::Internal(e.to_string()), None, EXPR)
-        })?;
-        let vars = exprjit::Vars::new()
-            .with("u", view)
-            .with("D", D)
-            .with("dt", DT);
-        let trace = exprjit::evaluate_into_with(EXPR, &vars, next, &opts)?;
-        if compile.is_none() {
-            compile = Some(trace.compile_time);
-        }
-        Ok(())
-    };
-    step(&u, &mut next)?;
-    std::mem::swap(&mut u, &mut next);
-    let start = Instant::now();
-    for _ in 1..steps {
-        step(&u, &mut next)?;
-        std::mem::swap(&mut u, &mut next);
-    }
-    let per_step = start.elapsed() / (steps.max(2) - 1) as u32;
-    let name = match engine {
-        Engine::Fused => "fused".to_string(),
-        Engine::MultiPass(Mode::Temporaries) => "multi-pass".to_string(),
-        Engine::MultiPass(Mode::InPlace) => "multi-pass in-place".to_string(),
-        Engine::Interpreter => "interpreter".to_string(),
-    };
-    Ok(Run {
-        name,
-        threads,
-        per_step,
-        compile: if engine == Engine::Fused {
-            compile
-        } else {
-            None
-        },
-        field: u,
-    })
+    u: Vec<f64>,
+    next: Vec<f64>,
+    /// Per-step time of each round.
+    rounds: Vec<Duration>,
+    compile: Option<Duration>,
 }
 
-fn run_hand(threads: usize, n: usize, steps: usize) -> Run {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool");
-    let mut u = initial(n);
-    let mut next = vec![0.0; n * n];
-    hand_step(&pool, &u, &mut next, n);
-    std::mem::swap(&mut u, &mut next);
-    let start = Instant::now();
-    for _ in 1..steps {
-        hand_step(&pool, &u, &mut next, n);
-        std::mem::swap(&mut u, &mut next);
+impl Run {
+    fn new(name: &str, threads: usize, kind: Kind, n: usize) -> Run {
+        Run {
+            name: name.to_string(),
+            threads,
+            kind,
+            n,
+            u: initial(n),
+            next: vec![0.0; n * n],
+            rounds: Vec::new(),
+            compile: None,
+        }
     }
-    Run {
-        name: "hand-written loop".into(),
-        threads,
-        per_step: start.elapsed() / (steps.max(2) - 1) as u32,
-        compile: None,
-        field: u,
+
+    fn engine(engine: Engine, threads: usize, n: usize) -> Run {
+        let name = match engine {
+            Engine::Fused => "fused",
+            Engine::MultiPass(Mode::Temporaries) => "multi-pass",
+            Engine::MultiPass(Mode::InPlace) => "multi-pass in-place",
+            Engine::Interpreter => "interpreter",
+        };
+        let opts = Options {
+            engine: EngineChoice::Force(engine),
+            threads: Some(threads),
+            ..Options::default()
+        };
+        Run::new(name, threads, Kind::Engine(engine, opts), n)
+    }
+
+    fn hand(threads: usize, n: usize) -> Result<Run, rayon::ThreadPoolBuildError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        Ok(Run::new("hand-written loop", threads, Kind::Hand(pool), n))
+    }
+
+    /// One step, `u` -> `next`, then the buffers swap.
+    fn step(&mut self) -> Result<(), exprjit::Error> {
+        let n = self.n;
+        match &self.kind {
+            Kind::Hand(pool) => stencil::hand_step(pool, &self.u, &mut self.next, n, D * DT),
+            Kind::Engine(engine, opts) => {
+                let dims = [n, n];
+                let view = exprjit::View::with_shape(&self.u, &dims).map_err(|e| {
+                    exprjit::Error::new(exprjit::ErrorKind::Internal(e.to_string()), None, EXPR)
+                })?;
+                let vars = exprjit::Vars::new()
+                    .with("u", view)
+                    .with("D", D)
+                    .with("dt", DT);
+                let trace = exprjit::evaluate_into_with(EXPR, &vars, &mut self.next, opts)?;
+                if *engine == Engine::Fused && self.compile.is_none() {
+                    self.compile = Some(trace.compile_time);
+                }
+            }
+        }
+        std::mem::swap(&mut self.u, &mut self.next);
+        Ok(())
+    }
+
+    /// Times `steps` steps as one round.
+    fn round(&mut self, steps: usize) -> Result<(), exprjit::Error> {
+        let start = Instant::now();
+        for _ in 0..steps {
+            self.step()?;
+        }
+        self.rounds.push(start.elapsed() / steps.max(1) as u32);
+        Ok(())
+    }
+
+    /// The median round.
+    fn per_step(&self) -> Duration {
+        let mut r = self.rounds.clone();
+        r.sort();
+        r.get(r.len() / 2).copied().unwrap_or_default()
     }
 }
 
@@ -205,7 +213,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let cores = exprjit::detect_number_of_cores();
     println!(
-        "2-D diffusion, periodic 5-point laplacian, D = {D}, dt = {DT}; {steps} steps per size"
+        "2-D diffusion, periodic 5-point laplacian, D = {D}, dt = {DT}; {steps} steps per size \
+         and engine: one untimed, the rest in {ROUNDS} rounds that the engines take in turn; \
+         ms/step is the median round"
     );
     println!("expression: {EXPR}");
     println!("GB/s counts 16 bytes per cell per step (one read, one write)\n");
@@ -217,26 +227,31 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     for &n in &sizes {
         let mut runs: Vec<Run> = Vec::new();
         for threads in [1, cores] {
-            runs.push(run_engine(Engine::Fused, threads, n, steps)?);
-            runs.push(run_hand(threads, n, steps));
+            runs.push(Run::engine(Engine::Fused, threads, n));
+            runs.push(Run::hand(threads, n)?);
             if threads == 1 {
-                runs.push(run_engine(
-                    Engine::MultiPass(Mode::Temporaries),
-                    threads,
-                    n,
-                    steps,
-                )?);
-                runs.push(run_engine(
-                    Engine::MultiPass(Mode::InPlace),
-                    threads,
-                    n,
-                    steps,
-                )?);
+                runs.push(Run::engine(Engine::MultiPass(Mode::Temporaries), 1, n));
+                runs.push(Run::engine(Engine::MultiPass(Mode::InPlace), 1, n));
             }
             if cores == 1 {
                 break;
             }
         }
+        // The first step compiles (fused) or warms the one-operation
+        // kernels and the pages; it is not timed. Then the engines take
+        // turns, ROUNDS rounds of an equal share of the steps each, so that
+        // a burst of load from elsewhere on the machine falls on all of
+        // them; each reports its median round.
+        let share = (steps.saturating_sub(1) / ROUNDS).max(1);
+        for r in &mut runs {
+            r.step()?;
+        }
+        for _ in 0..ROUNDS {
+            for r in &mut runs {
+                r.round(share)?;
+            }
+        }
+        let done = 1 + share * ROUNDS;
         // The expression's compile time, from the cache (later sizes reuse
         // the kernel compiled for the first).
         let compiled = exprjit::cache::stats()
@@ -250,32 +265,33 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         for r in &runs {
-            let gbps = 16.0 * (n * n) as f64 / r.per_step.as_secs_f64() / 1e9;
+            let per_step = r.per_step();
+            let gbps = 16.0 * (n * n) as f64 / per_step.as_secs_f64() / 1e9;
             println!(
                 "{n:>6} {:<22} {:>7} {:>10} {:>8.2} {:>12}",
                 r.name,
                 r.threads,
-                ms(r.per_step),
+                ms(per_step),
                 gbps,
                 r.compile.map_or("-".to_string(), ms)
             );
         }
-        let reference = &runs[0].field;
+        let reference = &runs[0].u;
         let agree = runs.iter().all(|r| {
-            r.field.len() == reference.len()
-                && r.field
+            r.u.len() == reference.len()
+                && r.u
                     .iter()
                     .zip(reference)
                     .all(|(a, b)| a.to_bits() == b.to_bits())
         });
         println!(
-            "{n:>6} all engines agree bit for bit after {steps} steps: {}\n",
+            "{n:>6} all engines agree bit for bit after {done} steps: {}\n",
             if agree { "yes" } else { "NO" }
         );
         if !agree {
             return Err("engines disagree".into());
         }
-        last_field = Some((n, runs.swap_remove(0).field));
+        last_field = Some((n, runs.swap_remove(0).u));
     }
     if let Some((n, field)) = last_field {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/exprjit-bench");

@@ -19,7 +19,15 @@ use std::time::{Duration, Instant};
 const INLINE_OPERANDS: usize = 16;
 
 /// The generated function (see `lower` for the ABI).
-type KernelFn = unsafe extern "C" fn(*const *const u8, *const isize, *mut u8, usize);
+type KernelFn = unsafe extern "C" fn(
+    *const *const u8,
+    *const isize,
+    *mut u8,
+    usize,
+    usize,
+    *const isize,
+    isize,
+);
 
 /// The JIT module that owns a kernel's executable memory, freed on drop.
 ///
@@ -150,7 +158,7 @@ impl Kernel {
         // bytes long (its code buffer), mapped readable and executable.
         let machine_code = unsafe { std::slice::from_raw_parts(ptr, size) }.to_vec();
         // SAFETY: `lower::build` gave this function exactly the `KernelFn`
-        // signature (four pointer-sized parameters, no results, the host's
+        // signature (seven pointer-sized parameters, no results, the host's
         // C calling convention), and it was finalized above.
         let entry = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
         Ok(Kernel {
@@ -375,44 +383,45 @@ impl Kernel {
         if len == 0 || count == 0 {
             return Ok(());
         }
-        let mut row_ptrs = ptrs.clone();
-        for r in 0..count {
-            for (p, (&base, &step)) in row_ptrs.iter_mut().zip(ptrs.iter().zip(&row_bytes)) {
-                // In bounds: row r's elements are inside the corners checked
-                // above (wrapping arithmetic only to stay in safe code).
-                *p = base.wrapping_offset(step * r as isize);
-            }
-            let out_row = out_ptr.wrapping_add(r * out_stride * rsize);
-            // SAFETY: `entry` points at code owned by `self._code`, alive
-            // for this borrow of `self`, compiled with the `KernelFn`
-            // signature for `self.params`/`self.layouts`/`self.result`. The
-            // checks above establish what that code assumes (see `lower`'s
-            // ABI):
-            // - `row_ptrs` and `strides` hold one entry per parameter, and
-            //   each operand has the parameter's dtype, so it reads the
-            //   element width it was compiled for;
-            // - contiguous operands have stride 1 and broadcast ones stride
-            //   0, as the code assumes without reading `strides`;
-            // - for i in 0..len, `row_ptrs[k] + i * strides[k]` stays inside
-            //   operand k's slice: it is an element of row r < count, and
-            //   the reads of all rows are affine in (r, i), so they lie
-            //   between the four corners checked in bounds above (strides
-            //   are exact byte multiples); the base pointers are aligned
-            //   for their dtype and strides keep that alignment;
-            // - `out_row` holds `len` results of row r inside the output:
-            //   `(count - 1) * out_stride + len` elements fit (checked by
-            //   `run`/`run_rows`), aligned, and rows do not overlap
-            //   (`out_stride >= len` when count > 1); the output is an
-            //   exclusive borrow, so no input aliases it, except the
-            //   in-place input, which the kernel reads at element i of
-            //   row r before writing that same element (its row stride is
-            //   the output's, checked above, and it is compiled contiguous
-            //   with the result's dtype);
-            // - `len >= 1`, as the ABI requires for broadcast loads;
-            // - bool results are written as 0 or 1 only, so `Output::Bools`
-            //   keeps valid `bool`s.
-            unsafe { (self.entry)(row_ptrs.as_ptr(), strides.as_ptr(), out_row, len) };
-        }
+        let out_row_bytes = (out_stride * rsize) as isize;
+        // SAFETY: `entry` points at code owned by `self._code`, alive for
+        // this borrow of `self`, compiled with the `KernelFn` signature for
+        // `self.params`/`self.layouts`/`self.result`. The checks above
+        // establish what that code assumes (see `lower`'s ABI):
+        // - `ptrs`, `strides` and `row_bytes` hold one entry per parameter,
+        //   and each operand has the parameter's dtype, so it reads the
+        //   element width it was compiled for;
+        // - contiguous operands have stride 1 and broadcast ones stride 0
+        //   within a row, as the code assumes without reading `strides`;
+        // - for r in 0..count and i in 0..len, `ptrs[k] + r * row_bytes[k]
+        //   + i * strides[k]` stays inside operand k's slice: the reads are
+        //   affine in (r, i), so they lie between the four corners checked
+        //   in bounds above (strides are exact byte multiples); the base
+        //   pointers are aligned for their dtype and the strides keep that
+        //   alignment;
+        // - row r's `len` results at `out + r * out_row_bytes` are inside
+        //   the output: `(count - 1) * out_stride + len` elements fit
+        //   (checked by `run`/`run_rows`), aligned, and rows do not overlap
+        //   (`out_stride >= len` when count > 1); the output is an
+        //   exclusive borrow, so no input aliases it, except the in-place
+        //   input, which the kernel reads at element i of row r before
+        //   writing that same element (its row stride is the output's,
+        //   checked above, and it is compiled contiguous with the result's
+        //   dtype);
+        // - `len >= 1` and `count >= 1`, as the ABI requires;
+        // - bool results are written as 0 or 1 only, so `Output::Bools`
+        //   keeps valid `bool`s.
+        unsafe {
+            (self.entry)(
+                ptrs.as_ptr(),
+                strides.as_ptr(),
+                out_ptr,
+                len,
+                count,
+                row_bytes.as_ptr(),
+                out_row_bytes,
+            )
+        };
         Ok(())
     }
 

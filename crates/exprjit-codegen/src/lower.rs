@@ -6,14 +6,20 @@
 //! # Kernel ABI
 //!
 //! ```text
-//! extern "C" fn(ptrs: *const *const u8, strides: *const isize, out: *mut u8, len: usize)
+//! extern "C" fn(ptrs: *const *const u8, strides: *const isize, out: *mut u8, len: usize,
+//!               rows: usize, row_strides: *const isize, out_row_stride: isize)
 //! ```
 //!
-//! `ptrs[i]` points at the first element operand `i` reads; `strides[i]` is
-//! its stride in **bytes** (read only for [`Layout::Strided`]); `out` is
-//! contiguous. `len >= 1`: broadcast operands are loaded before the loop,
-//! so [`Kernel::run`](crate::Kernel::run) does not call the kernel for an
-//! empty range.
+//! `rows` rows of `len` elements each. For row 0, `ptrs[i]` points at the
+//! first element operand `i` reads; `strides[i]` is its stride in **bytes**
+//! within a row (read only for [`Layout::Strided`]); `out` is contiguous
+//! within a row. Each next row starts `row_strides[i]` bytes further for
+//! operand `i` and `out_row_stride` bytes further for the output (a
+//! broadcast operand is loaded once per row). `len >= 1` and `rows >= 1`:
+//! broadcast operands are loaded before a row's loops, so
+//! [`Kernel::run`](crate::Kernel::run) does not call the kernel for an
+//! empty range. One call runs a block of rows of a stencil or a broadcast
+//! (a column against a row) without a call, and its checks, per row.
 //!
 //! # Vector shape
 //!
@@ -124,7 +130,7 @@ enum Mode {
 pub(crate) fn signature(module: &JITModule) -> Signature {
     let ptr = module.target_config().pointer_type();
     let mut sig = module.make_signature();
-    for _ in 0..4 {
+    for _ in 0..7 {
         sig.params.push(AbiParam::new(ptr));
     }
     sig
@@ -203,7 +209,7 @@ pub(crate) fn build(
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
-    let [ptrs, strides, out_ptr, len] = [0, 1, 2, 3].map(|i| b.block_params(entry)[i]);
+    let params: [CValue; 7] = std::array::from_fn(|i| b.block_params(entry)[i]);
     let pool = if math {
         let id = module
             .declare_anonymous_data(false, false)
@@ -251,14 +257,7 @@ pub(crate) fn build(
         pool,
     };
     let shape = Shape { lanes, unroll };
-    l.body(
-        &live,
-        &uses,
-        layouts,
-        opts.fma && has_fma,
-        shape,
-        [ptrs, strides, out_ptr, len],
-    )?;
+    l.body(&live, &uses, layouts, opts.fma && has_fma, shape, params)?;
     l.b.seal_all_blocks();
     let config = l.module.target_config();
     l.b.finalize(config);
@@ -415,7 +414,7 @@ impl Lower<'_, '_> {
         layouts: &[Layout],
         fma: bool,
         shape: Shape,
-        [ptrs, strides, out, len]: [CValue; 4],
+        [ptrs, strides, out, len, rows, row_strides, out_row_stride]: [CValue; 7],
     ) -> Result<(), Error> {
         let f = self.f;
         let n_params = f.params.len();
@@ -425,29 +424,26 @@ impl Lower<'_, '_> {
                 used[*n as usize] = true;
             }
         }
-        // Entry block: pointers, strides, broadcast values, constants.
+        // Entry block: each used input's first row, its row and element
+        // strides; constants; the loop lengths (the same for every row).
         let trusted = MemFlagsData::trusted();
-        let mut inputs = vec![Input::Unused; n_params];
-        for (i, p) in f.params.iter().enumerate() {
+        // Per used input: the variable holding its current row's start,
+        // and its byte stride from one row to the next.
+        let mut rows_at: Vec<Option<(Variable, CValue)>> = vec![None; n_params];
+        let mut elem_strides: Vec<Option<CValue>> = vec![None; n_params];
+        for i in 0..n_params {
             if !used[i] {
                 continue;
             }
             let off = (i * 8) as i32;
             let base = self.b.ins().load(self.ptr, trusted, ptrs, off);
-            inputs[i] = match layouts[i] {
-                Layout::Broadcast => {
-                    let scalar = self.load_scalar(p.dtype, base);
-                    let vector = self.splat(p.dtype, scalar);
-                    Input::Fixed { scalar, vector }
-                }
-                Layout::Contiguous | Layout::Strided => {
-                    let var = self.b.declare_var(self.ptr);
-                    self.b.def_var(var, base);
-                    let stride = (layouts[i] == Layout::Strided)
-                        .then(|| self.b.ins().load(self.ptr, trusted, strides, off));
-                    Input::Moving { var, stride }
-                }
-            };
+            let var = self.b.declare_var(self.ptr);
+            self.b.def_var(var, base);
+            let step = self.b.ins().load(self.ptr, trusted, row_strides, off);
+            rows_at[i] = Some((var, step));
+            if layouts[i] == Layout::Strided {
+                elem_strides[i] = Some(self.b.ins().load(self.ptr, trusted, strides, off));
+            }
         }
         let mut consts: HashMap<usize, (CValue, CValue)> = HashMap::new();
         for (i, inst) in f.insts.iter().enumerate() {
@@ -457,14 +453,50 @@ impl Lower<'_, '_> {
                 consts.insert(i, (s, v));
             }
         }
-
         let rdt = f.result_dtype();
         let rsize = rdt.size() as i64;
         let step = (shape.lanes * shape.unroll) as i64;
         let n_main = self.b.ins().band_imm_s(len, -step);
         let main_bytes = self.b.ins().imul_imm_s(n_main, rsize);
-        let main_end = self.b.ins().iadd(out, main_bytes);
         let all_bytes = self.b.ins().imul_imm_s(len, rsize);
+        let n_vec = self.b.ins().band_imm_s(len, -(shape.lanes as i64));
+        let vec_bytes = self.b.ins().imul_imm_s(n_vec, rsize);
+        let out_row = self.b.declare_var(self.ptr);
+        self.b.def_var(out_row, out);
+        let rows_left = self.b.declare_var(self.ptr);
+        self.b.def_var(rows_left, rows);
+        let row_head = self.b.create_block();
+        let row_next = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.ins().jump(row_head, &[]);
+
+        // Row head: this row's pointers, broadcast values and loop ends.
+        self.b.switch_to_block(row_head);
+        let mut inputs = vec![Input::Unused; n_params];
+        for (i, p) in f.params.iter().enumerate() {
+            let Some((row_var, _)) = rows_at[i] else {
+                continue;
+            };
+            let base = self.b.use_var(row_var);
+            inputs[i] = match layouts[i] {
+                // Loaded once per row (a broadcast column changes by row).
+                Layout::Broadcast => {
+                    let scalar = self.load_scalar(p.dtype, base);
+                    let vector = self.splat(p.dtype, scalar);
+                    Input::Fixed { scalar, vector }
+                }
+                Layout::Contiguous | Layout::Strided => {
+                    let var = self.b.declare_var(self.ptr);
+                    self.b.def_var(var, base);
+                    Input::Moving {
+                        var,
+                        stride: elem_strides[i],
+                    }
+                }
+            };
+        }
+        let out = self.b.use_var(out_row);
+        let main_end = self.b.ins().iadd(out, main_bytes);
         let end = self.b.ins().iadd(out, all_bytes);
         let out_var = self.b.declare_var(self.ptr);
         self.b.def_var(out_var, out);
@@ -479,7 +511,6 @@ impl Lower<'_, '_> {
         let main = self.b.create_block();
         let rem_check = self.b.create_block();
         let rem = self.b.create_block();
-        let exit = self.b.create_block();
         let after_main = if single {
             self.b.create_block()
         } else {
@@ -503,8 +534,6 @@ impl Lower<'_, '_> {
             };
             let vec_loop = self.b.create_block();
             self.b.switch_to_block(after_main);
-            let n_vec = self.b.ins().band_imm_s(len, -(shape.lanes as i64));
-            let vec_bytes = self.b.ins().imul_imm_s(n_vec, rsize);
             let vec_end = self.b.ins().iadd(out, vec_bytes);
             let o = self.b.use_var(out_var);
             let c = self.b.ins().icmp(IntCC::UnsignedLessThan, o, vec_end);
@@ -520,7 +549,7 @@ impl Lower<'_, '_> {
         self.b.switch_to_block(rem_check);
         let o = self.b.use_var(out_var);
         let c = self.b.ins().icmp(IntCC::UnsignedLessThan, o, end);
-        self.b.ins().brif(c, rem, &[], exit, &[]);
+        self.b.ins().brif(c, rem, &[], row_next, &[]);
 
         self.b.switch_to_block(rem);
         let o = self.b.use_var(out_var);
@@ -548,7 +577,22 @@ impl Lower<'_, '_> {
         self.b.def_var(out_var, o2);
         self.keep_pool_in_loop(o2);
         let c = self.b.ins().icmp(IntCC::UnsignedLessThan, o2, end);
-        self.b.ins().brif(c, rem, &[], exit, &[]);
+        self.b.ins().brif(c, rem, &[], row_next, &[]);
+
+        // Next row: every row pointer one row stride on.
+        self.b.switch_to_block(row_next);
+        for (var, step) in rows_at.iter().flatten() {
+            let p = self.b.use_var(*var);
+            let p = self.b.ins().iadd(p, *step);
+            self.b.def_var(*var, p);
+        }
+        let o = self.b.use_var(out_row);
+        let o = self.b.ins().iadd(o, out_row_stride);
+        self.b.def_var(out_row, o);
+        let left = self.b.use_var(rows_left);
+        let left = self.b.ins().iadd_imm_s(left, -1);
+        self.b.def_var(rows_left, left);
+        self.b.ins().brif(left, row_head, &[], exit, &[]);
 
         self.b.switch_to_block(exit);
         self.b.ins().return_(&[]);

@@ -818,6 +818,10 @@ fn run_main(
     let cached = cache::lock().has_kernel(text, &env, &variant);
     let ops = strategy::ops_per_element(&func_out);
     let engine = strategy::choose_engine(opts.engine, plan.len, ops, cached, sightings);
+    let tile = match engine {
+        Engine::Fused => strategy::fused_tile(tile, plan.len, &plan.dims, threads, tile_setting),
+        _ => tile,
+    };
 
     let mut new_array = match &out {
         Out::New(_) => Some(alloc_result(out_dtype, &plan.shape, text)?),

@@ -215,14 +215,17 @@ impl Prepared {
         let work = strategy::work_per_element(&self.func);
         let max_threads = self.opts.threads.unwrap_or_else(crate::num_threads);
         let threads = strategy::threads_for(plan.len, work, max_threads);
+        let setting = self
+            .opts
+            .tile
+            .unwrap_or_else(crate::pool::tile_size_setting);
         let tile = strategy::tile_for(
             plan.len,
             strategy::bytes_per_element(&self.func),
             threads,
-            self.opts
-                .tile
-                .unwrap_or_else(crate::pool::tile_size_setting),
+            setting,
         );
+        let tile = strategy::fused_tile(tile, plan.len, &plan.dims, threads, setting);
         let mut result = alloc_result(self.func.result_dtype(), &plan.shape, &self.text)?;
         let t_run = Instant::now();
         {

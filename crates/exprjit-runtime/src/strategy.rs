@@ -125,6 +125,38 @@ pub fn tile_for(
     cache_tile.min(elements.div_ceil(threads * 4)).max(1024)
 }
 
+/// The tile of a fused kernel over a plan of `dims` (the automatic
+/// `tile` from [`tile_for`], or the fixed `setting` when nonzero, which is
+/// kept as set: tests choose 1, 7 and 1024 on purpose).
+///
+/// A fused kernel reads each element once, so its tiles need not fit a
+/// cache: they only spread the work over threads. With rows (2-D and
+/// larger plans: stencils, broadcast columns), each tile is whole rows,
+/// run as one block per column segment ([`crate::plan::Plan::blocks`]);
+/// short blocks made the wrapped border columns of a stencil cost ~25% of
+/// a 2048 x 2048 diffusion step at one thread (4-row tiles 5.3 ms, 32-row
+/// 4.3, 512-row 4.15). So those tiles are a quarter of each thread's share
+/// (as many as [`tile_for`] aims at), at most 2^20 elements, and never
+/// smaller than `tile`.
+pub fn fused_tile(
+    tile: usize,
+    len: usize,
+    dims: &[usize],
+    threads: usize,
+    setting: usize,
+) -> usize {
+    let inner = dims.last().copied().unwrap_or(1);
+    if setting > 0 || dims.len() < 2 || inner == 0 {
+        return tile;
+    }
+    let share = len.div_ceil(threads.max(1) * 4).min(1 << 20);
+    let tile = tile.max(share);
+    if inner > tile {
+        return tile;
+    }
+    tile - tile % inner
+}
+
 /// Relative cost of one input element of a reduction whose input is
 /// `func`: its operations, the bytes it reads (its result goes to a
 /// scratch buffer in L1, not to memory), and one unit for the fold.
@@ -153,6 +185,25 @@ pub fn reduction_tiles(elements: usize, threads: usize, setting: usize) -> (usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fused_tiles_are_whole_rows_and_spread_over_threads() {
+        let grid = [2048usize, 2048];
+        let len = 2048 * 2048;
+        // One thread: a quarter of the grid, capped at 2^20 elements.
+        assert_eq!(fused_tile(8192, len, &grid, 1, 0), 1 << 20);
+        // Two threads: 8 tiles, whole rows.
+        assert_eq!(fused_tile(8192, len, &grid, 2, 0), len / 8);
+        let odd = [1000usize, 1000];
+        let t = fused_tile(8192, 1_000_000, &odd, 2, 0);
+        assert_eq!(t % 1000, 0);
+        assert!((8192..=125_000).contains(&t), "{t}");
+        // Rows longer than the tile: the tile as it is.
+        assert_eq!(fused_tile(8192, 3 * 100_000, &[3, 100_000], 4, 0), 18_750);
+        // A fixed tile and one-dimensional plans are left alone.
+        assert_eq!(fused_tile(7, len, &grid, 1, 7), 7);
+        assert_eq!(fused_tile(8192, len, &[len], 1, 0), 8192);
+    }
 
     #[test]
     fn small_work_stays_on_one_thread() {
