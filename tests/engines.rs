@@ -6,8 +6,9 @@
 
 mod common;
 
+use common::layouts::{Laid, Layout, lay_out, view};
 use common::tables::{self, Case, Expect};
-use exprjit::{Array, DType, Data, Engine, EngineChoice, Mode, Options, Scalar, Vars, View};
+use exprjit::{Array, DType, Data, Engine, EngineChoice, Mode, Options, Scalar, Vars};
 
 const ENGINES: [Engine; 3] = [
     Engine::Fused,
@@ -26,109 +27,6 @@ fn opts(engine: Engine, tile: usize, threads: usize) -> Options {
         exact_threads: true,
         ..Options::default()
     }
-}
-
-/// How the inputs are laid out in memory for one run.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Layout {
-    /// Plain slices (0-d inputs as scalars).
-    Contiguous,
-    /// Every element `k` apart in a larger buffer (0-d inputs as 0-d arrays).
-    Strided(usize),
-    /// Last axis reversed (negative stride).
-    Reversed,
-    /// A new leading axis of length 2 with stride 0.
-    Broadcast,
-}
-
-/// The elements of `a` as a typed buffer laid out for `layout`, and a view.
-struct Laid {
-    data: Data,
-    offset: usize,
-    shape: Vec<usize>,
-    strides: Vec<isize>,
-}
-
-fn lay_out(a: &Array, layout: Layout, ndim: usize) -> Laid {
-    let shape = a.shape().to_vec();
-    let n = a.len();
-    let contiguous: Vec<isize> = {
-        let mut s = vec![0isize; shape.len()];
-        let mut step = 1isize;
-        for k in (0..shape.len()).rev() {
-            s[k] = step;
-            step *= shape[k] as isize;
-        }
-        s
-    };
-    match layout {
-        Layout::Contiguous => Laid {
-            data: a.data().clone(),
-            offset: 0,
-            shape,
-            strides: contiguous,
-        },
-        Layout::Strided(k) => {
-            let mut data = Data::zeros(a.dtype(), n * k + 1);
-            for i in 0..n {
-                data.set(i * k + 1, a.get(i));
-            }
-            Laid {
-                data,
-                offset: 1,
-                shape,
-                strides: contiguous.iter().map(|s| s * k as isize).collect(),
-            }
-        }
-        Layout::Reversed => {
-            if shape.is_empty() || n == 0 {
-                return lay_out(a, Layout::Contiguous, ndim);
-            }
-            // Store each row reversed; view it with a negative last stride.
-            let last = shape[shape.len() - 1];
-            let mut data = Data::zeros(a.dtype(), n);
-            for i in 0..n {
-                let (row, col) = (i / last, i % last);
-                data.set(row * last + (last - 1 - col), a.get(i));
-            }
-            let mut strides = contiguous.clone();
-            let nd = strides.len();
-            strides[nd - 1] = -1;
-            Laid {
-                data,
-                offset: last - 1,
-                shape,
-                strides,
-            }
-        }
-        Layout::Broadcast => {
-            // Align every input to the case's largest rank (as numpy
-            // broadcasting would), then add a stride-0 leading axis.
-            let pad = ndim - shape.len();
-            let mut shape2 = vec![2];
-            shape2.extend(std::iter::repeat_n(1, pad));
-            shape2.extend(&shape);
-            let mut strides = vec![0; 1 + pad];
-            strides.extend(&contiguous);
-            Laid {
-                data: a.data().clone(),
-                offset: 0,
-                shape: shape2,
-                strides,
-            }
-        }
-    }
-}
-
-fn view(l: &Laid) -> View<'_> {
-    let r = match &l.data {
-        Data::Bool(v) => View::strided(v, l.offset, &l.shape, &l.strides),
-        Data::I32(v) => View::strided(v, l.offset, &l.shape, &l.strides),
-        Data::I64(v) => View::strided(v, l.offset, &l.shape, &l.strides),
-        Data::F32(v) => View::strided(v, l.offset, &l.shape, &l.strides),
-        Data::F64(v) => View::strided(v, l.offset, &l.shape, &l.strides),
-    };
-    r.expect("test views are in bounds")
 }
 
 fn value_cases() -> Vec<(Case, Array, u64)> {

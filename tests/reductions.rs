@@ -6,10 +6,9 @@
 
 mod common;
 
+use common::layouts::{Laid, Layout, lay_out, view};
 use common::tables::compare;
-use exprjit::{
-    Array, DType, Data, Engine, EngineChoice, ErrorKind, Mode, Options, Scalar, Vars, View,
-};
+use exprjit::{Array, DType, Data, Engine, EngineChoice, ErrorKind, Mode, Options, Scalar, Vars};
 
 const ENGINES: [Engine; 3] = [
     Engine::Fused,
@@ -93,104 +92,12 @@ fn with_nans(mut a: Array, at: &[usize]) -> Array {
     a
 }
 
-/// How the inputs are laid out in memory for one run.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Layout {
-    Contiguous,
-    /// Every element 3 apart in a larger buffer.
-    Strided,
-    /// Last axis stored reversed (negative stride).
-    Reversed,
-    /// A new leading axis of length 2 with stride 0.
-    Broadcast,
-}
-
 const LAYOUTS: [Layout; 4] = [
     Layout::Contiguous,
-    Layout::Strided,
+    Layout::Strided(3),
     Layout::Reversed,
     Layout::Broadcast,
 ];
-
-struct Laid {
-    data: Data,
-    offset: usize,
-    shape: Vec<usize>,
-    strides: Vec<isize>,
-}
-
-fn lay_out(a: &Array, layout: Layout, ndim: usize) -> Laid {
-    let shape = a.shape().to_vec();
-    let n = a.len();
-    let mut contiguous = vec![0isize; shape.len()];
-    let mut step = 1isize;
-    for k in (0..shape.len()).rev() {
-        contiguous[k] = step;
-        step *= shape[k] as isize;
-    }
-    match layout {
-        Layout::Contiguous => Laid {
-            data: a.data().clone(),
-            offset: 0,
-            shape,
-            strides: contiguous,
-        },
-        Layout::Strided => {
-            let mut data = Data::zeros(a.dtype(), n * 3 + 1);
-            for i in 0..n {
-                data.set(i * 3 + 1, a.get(i));
-            }
-            Laid {
-                data,
-                offset: 1,
-                shape,
-                strides: contiguous.iter().map(|s| s * 3).collect(),
-            }
-        }
-        Layout::Reversed if shape.is_empty() || n == 0 => lay_out(a, Layout::Contiguous, ndim),
-        Layout::Reversed => {
-            let last = shape[shape.len() - 1];
-            let mut data = Data::zeros(a.dtype(), n);
-            for i in 0..n {
-                data.set((i / last) * last + (last - 1 - i % last), a.get(i));
-            }
-            let mut strides = contiguous;
-            let nd = strides.len();
-            strides[nd - 1] = -1;
-            Laid {
-                data,
-                offset: last - 1,
-                shape,
-                strides,
-            }
-        }
-        Layout::Broadcast => {
-            let pad = ndim - shape.len();
-            let mut shape2 = vec![2];
-            shape2.extend(std::iter::repeat_n(1, pad));
-            shape2.extend(&shape);
-            let mut strides = vec![0; 1 + pad];
-            strides.extend(&contiguous);
-            Laid {
-                data: a.data().clone(),
-                offset: 0,
-                shape: shape2,
-                strides,
-            }
-        }
-    }
-}
-
-fn view(l: &Laid) -> View<'_> {
-    match &l.data {
-        Data::Bool(v) => View::strided(v, l.offset, &l.shape, &l.strides),
-        Data::I32(v) => View::strided(v, l.offset, &l.shape, &l.strides),
-        Data::I64(v) => View::strided(v, l.offset, &l.shape, &l.strides),
-        Data::F32(v) => View::strided(v, l.offset, &l.shape, &l.strides),
-        Data::F64(v) => View::strided(v, l.offset, &l.shape, &l.strides),
-    }
-    .expect("test views are in bounds")
-}
 
 fn run(
     expr: &str,

@@ -250,6 +250,23 @@ pub(crate) fn run(
                 _ => [0; 8],
             })
             .collect();
+        // This pass's inputs, reading `temps` as they are now (a macro, not
+        // a closure: each use borrows `temps` and the alias for itself).
+        macro_rules! pass_for {
+            ($temps:expr, $alias:expr, $in_place:expr $(,)?) => {
+                pass_inputs(
+                    &arg_vals,
+                    &dtypes,
+                    inputs,
+                    $temps,
+                    &consts,
+                    &contiguous,
+                    nd,
+                    $alias,
+                    $in_place,
+                )
+            };
+        }
 
         if i == result {
             // The last pass writes the target. An input the target aliases
@@ -270,29 +287,9 @@ pub(crate) fn run(
                 // The pass reads the target through several operands: it
                 // cannot read them all from the buffer it writes, so it
                 // writes a temporary that is then copied over the target.
-                let mut tmp = Temp::new(inst.dtype, plan.len)?;
-                {
-                    let alias = Some((in_place_input.unwrap_or(usize::MAX), &buffer[..]));
-                    let pass = pass_inputs(
-                        &arg_vals,
-                        &dtypes,
-                        inputs,
-                        &temps,
-                        &consts,
-                        &contiguous,
-                        nd,
-                        alias,
-                        None,
-                    )?;
-                    exec::run(
-                        &kernel,
-                        plan,
-                        &pass,
-                        Target::Bytes(tmp.as_bytes_mut()),
-                        threads,
-                        tile,
-                    )?;
-                }
+                let alias = Some((in_place_input.unwrap_or(usize::MAX), &buffer[..]));
+                let pass = pass_for!(&temps, alias, None)?;
+                let tmp = into_temp(&kernel, plan, &pass, inst.dtype, threads, tile)?;
                 let copy = op_kernel(None, &[inst.dtype], &[Layout::Contiguous])?;
                 let src = [Input {
                     bytes: tmp.as_bytes(),
@@ -304,14 +301,8 @@ pub(crate) fn run(
                 return exec::run(&copy, plan, &src, Target::Bytes(buffer), threads, tile);
             }
             let aliased = aliased.first().copied();
-            let pass_inputs = pass_inputs(
-                &arg_vals,
-                &dtypes,
-                inputs,
+            let pass_inputs = pass_for!(
                 &temps,
-                &consts,
-                &contiguous,
-                nd,
                 None,
                 aliased.filter(|_| matches!(t, Target::InPlace { .. })),
             )?;
@@ -348,17 +339,7 @@ pub(crate) fn run(
                     .take()
                     .ok_or_else(|| exec::internal("temp gone".into()))?;
                 {
-                    let pass = pass_inputs(
-                        &arg_vals,
-                        &dtypes,
-                        inputs,
-                        &temps,
-                        &consts,
-                        &contiguous,
-                        nd,
-                        alias,
-                        Some(pos),
-                    )?;
+                    let pass = pass_for!(&temps, alias, Some(pos))?;
                     let target = Target::InPlace {
                         input: pos,
                         buffer: buf.as_bytes_mut(),
@@ -369,28 +350,8 @@ pub(crate) fn run(
                 vals.push(Val::Temp(t));
             }
             None => {
-                let mut buf = Temp::new(inst.dtype, plan.len)?;
-                {
-                    let pass = pass_inputs(
-                        &arg_vals,
-                        &dtypes,
-                        inputs,
-                        &temps,
-                        &consts,
-                        &contiguous,
-                        nd,
-                        alias,
-                        None,
-                    )?;
-                    exec::run(
-                        &kernel,
-                        plan,
-                        &pass,
-                        Target::Bytes(buf.as_bytes_mut()),
-                        threads,
-                        tile,
-                    )?;
-                }
+                let pass = pass_for!(&temps, alias, None)?;
+                let buf = into_temp(&kernel, plan, &pass, inst.dtype, threads, tile)?;
                 temps.push(Some(buf));
                 vals.push(Val::Temp(temps.len() - 1));
             }
@@ -410,6 +371,27 @@ pub(crate) fn run(
 }
 
 /// The kernel inputs of one pass.
+/// Runs `kernel` over `plan` into a new temporary of `dtype`.
+fn into_temp(
+    kernel: &Kernel,
+    plan: &Plan,
+    pass: &[Input<'_>],
+    dtype: DType,
+    threads: usize,
+    tile: usize,
+) -> Result<Temp, Error> {
+    let mut buf = Temp::new(dtype, plan.len)?;
+    exec::run(
+        kernel,
+        plan,
+        pass,
+        Target::Bytes(buf.as_bytes_mut()),
+        threads,
+        tile,
+    )?;
+    Ok(buf)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn pass_inputs<'a>(
     args: &[Val],
