@@ -368,32 +368,58 @@ impl Bench {
         vars: &Vars<'_>,
         out: &mut [T],
     ) {
-        let runs: [(&str, Engine, usize, bool); 4] = [
+        let runs = self.runs(true);
+        self.measure_engines(w.name, w.dtype, n, bytes, &runs, |opts| {
+            exprjit::evaluate_into_with(w.expr, vars, out, opts).map(|_| ())
+        });
+    }
+
+    /// The engine runs of a workload: fused at 1 thread and all cores,
+    /// multi-pass with temporaries and (`in_place`) reusing them, at 1.
+    fn runs(&self, in_place: bool) -> Vec<(&'static str, Engine, usize, bool)> {
+        let mut runs = vec![
             ("fused", Engine::Fused, 1, false),
             ("fused", Engine::Fused, self.cores, false),
             ("multipass", Engine::MultiPass(Mode::Temporaries), 1, true),
-            (
+        ];
+        if in_place {
+            runs.push((
                 "multipass in-place",
                 Engine::MultiPass(Mode::InPlace),
                 1,
                 true,
-            ),
-        ];
-        for (name, engine, threads, exact) in runs {
+            ));
+        }
+        runs
+    }
+
+    /// Measures `call` under each run's options (a failing first call is
+    /// noted and skipped) and records it.
+    #[allow(clippy::too_many_arguments)]
+    fn measure_engines(
+        &mut self,
+        workload: &str,
+        dtype: DType,
+        n: usize,
+        bytes: f64,
+        runs: &[(&str, Engine, usize, bool)],
+        mut call: impl FnMut(&Options) -> Result<(), exprjit::Error>,
+    ) {
+        for &(name, engine, threads, exact) in runs {
             let opts = Options {
                 engine: EngineChoice::Force(engine),
                 threads: Some(threads),
                 exact_threads: exact,
                 ..Options::default()
             };
-            if let Err(e) = exprjit::evaluate_into_with(w.expr, vars, out, &opts) {
-                self.notes.push(format!("{} {name}: {e}", w.name));
+            if let Err(e) = call(&opts) {
+                self.notes.push(format!("{workload} {name}: {e}"));
                 continue;
             }
             let m = measure(self.budget, || {
-                let _ = exprjit::evaluate_into_with(w.expr, vars, out, &opts);
+                let _ = call(&opts);
             });
-            self.push(w.name, w.dtype, n, name, threads, bytes, m);
+            self.push(workload, dtype, n, name, threads, bytes, m);
         }
     }
 
@@ -403,27 +429,10 @@ impl Bench {
         for &n in sizes {
             let v = uniform(n, 31);
             let vars = exprjit::vars! {v};
-            let runs: [(&str, Engine, usize, bool); 3] = [
-                ("fused", Engine::Fused, 1, false),
-                ("fused", Engine::Fused, self.cores, false),
-                ("multipass", Engine::MultiPass(Mode::Temporaries), 1, true),
-            ];
-            for (name, engine, threads, exact) in runs {
-                let opts = Options {
-                    engine: EngineChoice::Force(engine),
-                    threads: Some(threads),
-                    exact_threads: exact,
-                    ..Options::default()
-                };
-                if let Err(e) = exprjit::evaluate_with("sum(v*v)", &vars, &opts) {
-                    self.notes.push(format!("{NAME} {name}: {e}"));
-                    continue;
-                }
-                let m = measure(self.budget, || {
-                    let _ = exprjit::evaluate_with("sum(v*v)", &vars, &opts);
-                });
-                self.push(NAME, DType::F64, n, name, threads, 8.0, m);
-            }
+            let runs = self.runs(false);
+            self.measure_engines(NAME, DType::F64, n, 8.0, &runs, |opts| {
+                exprjit::evaluate_with("sum(v*v)", &vars, opts).map(|_| ())
+            });
             let m = measure(self.budget, || {
                 std::hint::black_box(v.iter().map(|x| x * x).sum::<f64>());
             });
@@ -445,34 +454,10 @@ impl Bench {
                 .with("u", view)
                 .with("D", 1.0f64)
                 .with("dt", 0.1f64);
-            let runs: [(&str, Engine, usize, bool); 4] = [
-                ("fused", Engine::Fused, 1, false),
-                ("fused", Engine::Fused, self.cores, false),
-                ("multipass", Engine::MultiPass(Mode::Temporaries), 1, true),
-                (
-                    "multipass in-place",
-                    Engine::MultiPass(Mode::InPlace),
-                    1,
-                    true,
-                ),
-            ];
-            for (name, engine, threads, exact) in runs {
-                let opts = Options {
-                    engine: EngineChoice::Force(engine),
-                    threads: Some(threads),
-                    exact_threads: exact,
-                    ..Options::default()
-                };
-                if let Err(e) = exprjit::evaluate_into_with(stencil::EXPR, &vars, &mut next, &opts)
-                {
-                    self.notes.push(format!("{NAME} {name}: {e}"));
-                    continue;
-                }
-                let m = measure(self.budget, || {
-                    let _ = exprjit::evaluate_into_with(stencil::EXPR, &vars, &mut next, &opts);
-                });
-                self.push(NAME, DType::F64, n * n, name, threads, 16.0, m);
-            }
+            let runs = self.runs(true);
+            self.measure_engines(NAME, DType::F64, n * n, 16.0, &runs, |opts| {
+                exprjit::evaluate_into_with(stencil::EXPR, &vars, &mut next, opts).map(|_| ())
+            });
             for threads in [1, self.cores] {
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
