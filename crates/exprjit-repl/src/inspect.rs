@@ -6,7 +6,7 @@
 use crate::problem::Problem;
 use exprjit::internals::codegen::{self, Kernel, Layout};
 use exprjit::internals::ir::shape::broadcast;
-use exprjit::internals::ir::{self, Func, InstKind};
+use exprjit::internals::ir::{self, Func, InstKind, Program};
 use exprjit::internals::syntax::{self, Expr, ExprKind};
 use exprjit::{ErrorKind, Vars};
 use std::fmt::Write;
@@ -110,17 +110,62 @@ pub(crate) fn layouts(func: &Func, vars: &Vars<'_>) -> Vec<Layout> {
         .collect()
 }
 
-/// Compiles the kernel that evaluating `text` would run, outside the
-/// cache.
-pub(crate) fn kernel(
+/// The typed, simplified program of `text` (its reductions, then the
+/// elementwise function over their results) for the session's variables.
+pub(crate) fn program(text: &str, offset: usize, vars: &Vars<'_>) -> Result<Program, Problem> {
+    ir::compile_program(text, vars).map_err(|e| Problem::expr(e, offset))
+}
+
+/// Compiles the kernels that evaluating `text` would run, outside the
+/// cache: each reduction's input (innermost first), then the elementwise
+/// function over the reductions' results, each with a header line.
+pub(crate) fn kernels(
+    text: &str,
+    offset: usize,
+    vars: &Vars<'_>,
+) -> Result<Vec<(Kernel, String)>, Problem> {
+    fn collect<'p>(p: &'p Program, out: &mut Vec<(&'p Func, Option<String>)>) {
+        for r in &p.reductions {
+            collect(&r.input, out);
+            out.push((
+                &r.input.main,
+                Some(format!(
+                    "reduction {}: the kernel of its input `{}`",
+                    r.name, r.input_text
+                )),
+            ));
+        }
+    }
+    let program = program(text, offset, vars)?;
+    let mut funcs = Vec::new();
+    collect(&program, &mut funcs);
+    funcs.push((&program.main, None));
+    let mut out = Vec::new();
+    for (f, what) in funcs {
+        let (k, header) = compile(f, text, offset, vars)?;
+        let header = match what {
+            Some(w) => format!("; {w}\n{header}"),
+            None if !program.reductions.is_empty() => {
+                format!("; the elementwise kernel over the reductions' results\n{header}")
+            }
+            None => header,
+        };
+        out.push((k, header));
+    }
+    Ok(out)
+}
+
+/// Compiles `f` as the runtime would for the session's variables (names
+/// that are not variables, like reduction results, count as scalars).
+fn compile(
+    f: &Func,
     text: &str,
     offset: usize,
     vars: &Vars<'_>,
 ) -> Result<(Kernel, String), Problem> {
-    let f = func(text, offset, vars)?;
-    check_shapes(&f, text, offset, vars)?;
-    let layouts = layouts(&f, vars);
-    let k = Kernel::compile(&f, &layouts, &codegen::Options::default()).map_err(|e| {
+    check_shapes(f, text, offset, vars)?;
+    let layouts = layouts(f, vars);
+    let k = Kernel::compile(f, &layouts, &codegen::Options::default()).map_err(|e| {
         Problem::new(
             format!("internal error (a bug in exprjit): {e}"),
             offset..offset + text.len(),

@@ -245,23 +245,26 @@ impl Session {
             "ir" => {
                 needs_expr(name)?;
                 let vars = self.bindings();
-                reply.out = inspect::func(arg, offset, &vars)?.to_string();
+                reply.out = inspect::program(arg, offset, &vars)?.to_string();
                 reply.out.truncate(reply.out.trim_end().len());
             }
             "clif" | "asm" => {
                 needs_expr(name)?;
                 let vars = self.bindings();
-                let (kernel, header) = inspect::kernel(arg, offset, &vars)?;
-                let body = if name == "clif" {
-                    kernel.clif().to_string()
-                } else {
-                    kernel.disassembly()
-                };
-                reply.out = format!("{header}\n{}", body.trim_end());
-                reply.note = Some(format!(
-                    "compiled in {}",
-                    format::duration(kernel.compile_time())
-                ));
+                let kernels = inspect::kernels(arg, offset, &vars)?;
+                let mut parts = Vec::new();
+                let mut compile = std::time::Duration::ZERO;
+                for (kernel, header) in &kernels {
+                    let body = if name == "clif" {
+                        kernel.clif().to_string()
+                    } else {
+                        kernel.disassembly()
+                    };
+                    parts.push(format!("{header}\n{}", body.trim_end()));
+                    compile += kernel.compile_time();
+                }
+                reply.out = parts.join("\n\n");
+                reply.note = Some(format!("compiled in {}", format::duration(compile)));
             }
             "time" => {
                 needs_expr(name)?;
