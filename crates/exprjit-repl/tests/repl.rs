@@ -178,6 +178,19 @@ fn asm_shows_machine_code() {
     assert!(code.len() > 10, "{out}");
     if cfg!(target_arch = "x86_64") {
         assert!(code.iter().any(|l| l.trim_end().ends_with("ret")), "{out}");
+        // The splatted 1.0 lives after the code: shown as data, not decoded
+        // as instructions (zero bytes would read as `add [rax],al`).
+        let data = code.iter().position(|l| *l == "; constants");
+        assert!(data.is_some(), "{out}");
+        assert!(!out.contains("add [rax],al"), "{out}");
+        let after: Vec<&&str> = code[data.unwrap_or(0) + 1..].iter().collect();
+        let bytes = |l: &str| {
+            l.split_once(':').is_some_and(|(_, b)| {
+                b.split_whitespace()
+                    .all(|t| t.len() == 2 && u8::from_str_radix(t, 16).is_ok())
+            })
+        };
+        assert!(!after.is_empty() && after.iter().all(|l| bytes(l)), "{out}");
     }
 }
 
