@@ -54,11 +54,10 @@ pub(crate) fn disassemble(code: &[u8], addr: u64) -> String {
         formatter.format(&inst, &mut line);
         let offset = inst.ip() - addr;
         let _ = writeln!(text, "{offset:5x}:  {line}");
-        // Zero bytes from a `ret` to the constants align them.
+        // Zero bytes from a `ret` or a `jmp` to the constants align them.
         let next = usize::try_from(inst.next_ip() - addr).unwrap_or(code_len);
-        if inst.mnemonic() == Mnemonic::Ret
-            && code[next.min(code_len)..code_len].iter().all(|&b| b == 0)
-        {
+        let ends_flow = matches!(inst.mnemonic(), Mnemonic::Ret | Mnemonic::Jmp);
+        if ends_flow && code[next.min(code_len)..code_len].iter().all(|&b| b == 0) {
             break;
         }
     }
