@@ -205,13 +205,17 @@ impl Vm<'_, '_> {
     /// small results come from `r` alone, without cancellation. `x = ±0`
     /// and `x = inf` (the lanes where `x + x == x`) return `x`.
     fn log1p_table(&mut self, x: V) -> V {
-        // u + c = 1 + x: Fast2Sum with the larger magnitude first.
+        // u + c = 1 + x exactly: c = x - (u - 1), a Fast2Sum with 1 first,
+        // which is exact here even where x > 1: u - 1 is exact (for
+        // u < 2^53 it is a multiple of ulp(u) and at least u / 2; below 1
+        // by Sterbenz), and so is x - (u - 1) (Sterbenz again). Beyond 2^53
+        // c may be off by 1, whose share c / u is below 2^-53 of an ULP of
+        // the result (about 37).
         let one = self.c(1.0);
-        let big = self.max(x, one);
-        let small = self.min(x, one);
         let u = self.add(x, one);
-        let t = self.sub(u, big);
-        let c = self.sub(small, t);
+        let one = self.c(1.0);
+        let t = self.sub(u, one);
+        let c = self.sub(x, t);
         let ParsedLog { kd, z, idx } = self.log_parse(u);
         let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
         let (e0, e1) = self.gather_raw(table, idx, 0);
@@ -230,13 +234,11 @@ impl Vm<'_, '_> {
         let lo = self.mla(kd, ln2_lo, lo);
         let lo = self.add(lo, logc_lo);
         let lo = self.add(lo, corr);
-        // log1p(r) - r = -r^2/2 + r^3 P(r).
+        // log1p(r) - r = r^2 (-1/2 + r P(r)).
         let r2 = self.mul(r, r);
-        let p = self.poly(r, &coeffs::LOG_T);
-        let r3 = self.mul(r2, r);
-        let mhalf = self.c(-0.5);
-        let lo = self.mla(r2, mhalf, lo);
-        let lo = self.mla(r3, p, lo);
+        let [c3, c4, c5, c6] = coeffs::LOG_T;
+        let p = self.poly(r, &[-0.5, c3, c4, c5, c6]);
+        let lo = self.mla(r2, p, lo);
         let y = self.add(hi, lo);
         // log1p(-0.0) = -0.0, log1p(inf) = inf: x itself.
         let xx = self.add(x, x);
