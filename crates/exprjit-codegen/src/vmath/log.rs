@@ -164,8 +164,62 @@ impl Vm<'_, '_> {
         self.log_special(u, r)
     }
 
+    /// `log`, `log2`, `log10`: with FMA, [`Vm::log_table`] where `x` is
+    /// positive, normal and finite, [`Vm::log_of`] for the other lanes;
+    /// without FMA the latter.
     pub(super) fn log(&mut self, x: V, base: Base) -> V {
-        self.log_of(x, None, base, None)
+        if !self.fma {
+            return self.log_of(x, None, base, None);
+        }
+        let bad = |vm: &mut Self| {
+            let lo = vm.c(f64::MIN_POSITIVE);
+            let below = vm.cmp(FloatCC::UnorderedOrLessThan, x, lo);
+            let inf = vm.eqc(x, f64::INFINITY);
+            vm.or(below, inf)
+        };
+        let [r] = self.guarded(
+            bad,
+            |vm| [vm.log_table(x, base)],
+            |vm| [vm.log_of(x, None, base, None)],
+        );
+        r
+    }
+
+    /// `log_base(x)` for positive normal finite `x`, with FMA: the table
+    /// method of [`Vm::log1p_table`] on `u = x`, `c = 0` (no correction
+    /// term, no special lanes). For base e the parts are summed as there;
+    /// for bases 2 and 10, `log(z) = logc + log1p(r)` goes to
+    /// [`Vm::log_sum`] as a double-double (`logc_hi + r` is a Fast2Sum: the
+    /// table's `logc_hi` is 0 or at least `|r|` in exponent) with `k`
+    /// exact.
+    fn log_table(&mut self, x: V, base: Base) -> V {
+        let ParsedLog { kd, z, idx } = self.log_parse(x);
+        let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
+        let (e0, e1) = self.gather_raw(table, idx, 0);
+        let (invc, logc_hi) = self.transpose(e0, e1);
+        let (f0, f1) = self.gather_raw(table, idx, 16);
+        let (logc_lo, _) = self.transpose(f0, f1);
+        let mone = self.c(-1.0);
+        let r = self.mla(z, invc, mone);
+        // log1p(r) - r = r^2 (-1/2 + r P(r)).
+        let r2 = self.mul(r, r);
+        let [c3, c4, c5, c6] = coeffs::LOG_T;
+        let p = self.poly(r, &[-0.5, c3, c4, c5, c6]);
+        if base == Base::E {
+            let ln2_hi = self.c(LOG_LN2_HI);
+            let w = self.mla(kd, ln2_hi, logc_hi);
+            let (hi, lo) = self.fast_two_sum(w, r);
+            let ln2_lo = self.c(LOG_LN2_LO);
+            let lo = self.mla(kd, ln2_lo, lo);
+            let lo = self.add(lo, logc_lo);
+            let lo = self.mla(r2, p, lo);
+            return self.add(hi, lo);
+        }
+        let (hi, lo) = self.fast_two_sum(logc_hi, r);
+        let lo = self.add(lo, logc_lo);
+        let lo = self.mla(r2, p, lo);
+        let parts = Parts { e: kd, hi, lo };
+        self.log_sum(parts, base, None)
     }
 
     /// `log1p(x)`: with FMA, [`Vm::log1p_table`] for `x` in `[-1/2, 2^1000)`
