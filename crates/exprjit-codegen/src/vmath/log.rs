@@ -10,6 +10,8 @@ use cranelift_codegen::ir::condcodes::FloatCC;
 
 const TWO52: f64 = 4_503_599_627_370_496.0;
 const TWO54: f64 = 18_014_398_509_481_984.0;
+/// Above this `acosh(x)` is `log(2x)` to double precision.
+const ACOSH_HUGE: f64 = 268_435_456.0;
 
 /// The start of the interval of `z` in [`Vm::log_parse`] (about 0.6885):
 /// the table's intervals are `2^44` ulps of `z` wide, and the one around 1
@@ -193,6 +195,9 @@ impl Vm<'_, '_> {
     /// table's `logc_hi` is 0 or at least `|r|` in exponent) with `k`
     /// exact.
     fn log_table(&mut self, x: V, base: Base) -> V {
+        if base == Base::E {
+            return self.log_table_core(x, None);
+        }
         let ParsedLog { kd, z, idx } = self.log_parse(x);
         let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
         let (e0, e1) = self.gather_raw(table, idx, 0);
@@ -205,16 +210,6 @@ impl Vm<'_, '_> {
         let r2 = self.mul(r, r);
         let [c3, c4, c5, c6] = coeffs::LOG_T;
         let p = self.poly(r, &[-0.5, c3, c4, c5, c6]);
-        if base == Base::E {
-            let ln2_hi = self.c(LOG_LN2_HI);
-            let w = self.mla(kd, ln2_hi, logc_hi);
-            let (hi, lo) = self.fast_two_sum(w, r);
-            let ln2_lo = self.c(LOG_LN2_LO);
-            let lo = self.mla(kd, ln2_lo, lo);
-            let lo = self.add(lo, logc_lo);
-            let lo = self.mla(r2, p, lo);
-            return self.add(hi, lo);
-        }
         let (hi, lo) = self.fast_two_sum(logc_hi, r);
         let lo = self.add(lo, logc_lo);
         let lo = self.mla(r2, p, lo);
@@ -270,6 +265,20 @@ impl Vm<'_, '_> {
         let one = self.c(1.0);
         let t = self.sub(u, one);
         let c = self.sub(x, t);
+        // PERF: one division (on the divider, otherwise idle here) instead
+        // of scaling c by 2^-k invc (1 - r): seven fewer instructions.
+        let corr = self.div(c, u);
+        let y = self.log_table_core(u, Some(corr));
+        // log1p(-0.0) = -0.0, log1p(inf) = inf: x itself.
+        let xx = self.add(x, x);
+        let same = self.eq(xx, x);
+        self.sel(same, x, y)
+    }
+
+    /// `log(u) + corr` for positive normal finite `u` (`corr` is `c / u`
+    /// for the low part `c` of a double-double `u + c`), with FMA: the table
+    /// method described at [`Vm::log1p_table`].
+    fn log_table_core(&mut self, u: V, corr: Option<V>) -> V {
         let ParsedLog { kd, z, idx } = self.log_parse(u);
         let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
         let (e0, e1) = self.gather_raw(table, idx, 0);
@@ -278,26 +287,22 @@ impl Vm<'_, '_> {
         let (logc_lo, _) = self.transpose(f0, f1);
         let mone = self.c(-1.0);
         let r = self.mla(z, invc, mone);
-        // PERF: one division (on the divider, otherwise idle here) instead
-        // of scaling c by 2^-k invc (1 - r): seven fewer instructions.
-        let corr = self.div(c, u);
         let ln2_hi = self.c(LOG_LN2_HI);
         let w = self.mla(kd, ln2_hi, logc_hi);
         let (hi, lo) = self.fast_two_sum(w, r);
         let ln2_lo = self.c(LOG_LN2_LO);
         let lo = self.mla(kd, ln2_lo, lo);
         let lo = self.add(lo, logc_lo);
-        let lo = self.add(lo, corr);
+        let lo = match corr {
+            Some(corr) => self.add(lo, corr),
+            None => lo,
+        };
         // log1p(r) - r = r^2 (-1/2 + r P(r)).
         let r2 = self.mul(r, r);
         let [c3, c4, c5, c6] = coeffs::LOG_T;
         let p = self.poly(r, &[-0.5, c3, c4, c5, c6]);
         let lo = self.mla(r2, p, lo);
-        let y = self.add(hi, lo);
-        // log1p(-0.0) = -0.0, log1p(inf) = inf: x itself.
-        let xx = self.add(x, x);
-        let same = self.eq(xx, x);
-        self.sel(same, x, y)
+        self.add(hi, lo)
     }
 
     /// `u = 2^k z` for `u >= 1/2` (inf gives garbage): `k` as a double, `z`
@@ -372,9 +377,65 @@ impl Vm<'_, '_> {
         self.log_of(u, Some(c), Base::E, Some(extra))
     }
 
+    /// `acosh(x)`: with FMA, [`Vm::acosh_table`] for `x` in `[1, 2^28]` and
+    /// [`Vm::acosh_full`] for the other lanes; without FMA the latter.
+    pub(super) fn acosh(&mut self, x: V) -> V {
+        if !self.fma {
+            return self.acosh_full(x);
+        }
+        let bad = |vm: &mut Self| {
+            let one = vm.c(1.0);
+            let below = vm.cmp(FloatCC::UnorderedOrLessThan, x, one);
+            let huge = vm.gtc(x, ACOSH_HUGE);
+            vm.or(below, huge)
+        };
+        let [r] = self.guarded(bad, |vm| [vm.acosh_table(x)], |vm| [vm.acosh_full(x)]);
+        r
+    }
+
+    /// `acosh(x)` for `x` in `[1, 2^28]`: `log1p(t + sqrt(t (t + 2)))`, `t =
+    /// x - 1`, in double-double (one square root: `t` is exact and `2 + t`
+    /// a Fast2Sum, exact for `t < 2^53` as in [`Vm::log1p_table`]) through
+    /// [`Vm::log_table_core`]. The two quotients of the low parts (of the
+    /// square root, `rem / 2r`, and of the logarithm's argument, `c / u`)
+    /// share one division `1 / (2r u)`; they are below 2^-52 of the terms
+    /// they correct, so the extra roundings are far below an ULP. At
+    /// `x = 1` (`r = 0`) the divisor is raised to 2^-1000 so that both come
+    /// out 0.
+    fn acosh_table(&mut self, x: V) -> V {
+        let t = self.addc(x, -1.0);
+        let two = self.c(2.0);
+        let (t2h, t2l) = self.fast_two_sum(two, t);
+        let (p, pl) = self.two_prod(t, t2h);
+        let pl = self.mla(t, t2l, pl);
+        // sqrt(p + pl) = r + rem / 2r.
+        let r = self.sqrt(p);
+        let rem = self.nmla(r, r, p);
+        let rem = self.add(rem, pl);
+        // r >= t: w = t + r + rem / 2r = wh + wl.
+        let (wh, wl) = self.fast_two_sum(r, t);
+        // u + c = 1 + wh + wl (Fast2Sum with 1 first, as in log1p).
+        let one = self.c(1.0);
+        let u = self.add(wh, one);
+        let one = self.c(1.0);
+        let v = self.sub(u, one);
+        let c = self.sub(wh, v);
+        let c = self.add(c, wl);
+        let r2 = self.add(r, r);
+        let d = self.mul(r2, u);
+        let tiny = self.c(f64::from_bits(0x0170_0000_0000_0000));
+        let d = self.max(d, tiny);
+        let one = self.c(1.0);
+        let inv = self.div(one, d);
+        // c / u + rem / (2r u) = (c 2r + rem) / (2r u).
+        let num = self.mla(c, r2, rem);
+        let corr = self.mul(num, inv);
+        self.log_table_core(u, Some(corr))
+    }
+
     /// `acosh(x)`: `log1p(t + sqrt(t (t + 2)))`, `t = x - 1`, below 2;
     /// `log(x + sqrt(x^2 - 1))` up to 2^28; `log(2x)` above.
-    pub(super) fn acosh(&mut self, x: V) -> V {
+    fn acosh_full(&mut self, x: V) -> V {
         let one = self.c(1.0);
         let two = self.c(2.0);
         // Near 1 (t exact for x in [1, 2]).
@@ -398,7 +459,7 @@ impl Vm<'_, '_> {
         let near = self.ltc(x, 2.0);
         let u = self.sel(near, un, ah);
         let c = self.sel(near, cn, al);
-        let huge = self.gtc(x, 268_435_456.0);
+        let huge = self.gtc(x, ACOSH_HUGE);
         let r = self.huge_log(huge, x, u, c);
         let below = self.ltc(x, 1.0);
         self.selc(below, f64::NAN, r)
