@@ -88,7 +88,7 @@ impl Vm<'_, '_> {
     /// `x = (k / N) ln2 + r`: `k` in the low bits of the returned integer
     /// lanes, and `r` (exact: `k ln2_hi / N` is, and so is the difference by
     /// Sterbenz's lemma; the `ln2_lo` product is rounded once).
-    fn exp_reduce(&mut self, x: V) -> (super::Value, V) {
+    pub(super) fn exp_reduce(&mut self, x: V) -> (super::Value, V) {
         let inv = self.c(EXP_INV_LN2_N);
         let shift = self.c(SHIFTER);
         let kd = self.mla(inv, x, shift);
@@ -104,7 +104,7 @@ impl Vm<'_, '_> {
     /// The table's `2^(i/N)` for `k = n N + i` (`k` in the low bits of
     /// `ki`): its tail, and `2^n 2^(i/N)` rounded (`k < 2^11 N` in
     /// magnitude, and the exponent in range).
-    fn exp_scale(&mut self, ki: super::Value) -> (V, V) {
+    pub(super) fn exp_scale(&mut self, ki: super::Value) -> (V, V) {
         let table = self.pool.table("exp", tables::EXP_TAB.as_flattened());
         let i = self.iandc(ki, (EXP_N - 1) as u64);
         let idx = self.shl(i, 4);
@@ -133,7 +133,7 @@ impl Vm<'_, '_> {
 
     /// `tail + r + r^2 P(r)`, so that `2^(i/N) exp(r) = s (1 + it)` for the
     /// table's rounded `s`.
-    fn exp_poly(&mut self, r: V, tail: V) -> V {
+    pub(super) fn exp_poly(&mut self, r: V, tail: V) -> V {
         let [c2, c3, c4, c5] = coeffs::EXP_T;
         let r2 = self.mul(r, r);
         // The constant loads first: the FMA's destination (see `poly`).

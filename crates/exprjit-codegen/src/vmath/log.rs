@@ -23,7 +23,7 @@ const LOG_LN2_HI: f64 = f64::from_bits(0x3fe62e42fefa3800);
 const LOG_LN2_LO: f64 = f64::from_bits(0x3d2ef35793c76730);
 
 /// `u = 2^k z`, see [`Vm::log_parse`].
-struct ParsedLog {
+pub(super) struct ParsedLog {
     kd: V,
     z: V,
     idx: super::Value,
@@ -305,10 +305,44 @@ impl Vm<'_, '_> {
         self.add(hi, lo)
     }
 
+    /// `log(x)` as a double-double accurate to about 2^-68 relative, for
+    /// positive normal finite `x`, with FMA: the table method of
+    /// [`Vm::log_table_core`] with the `-r^2/2` term split exactly and
+    /// added as a Fast2Sum, and the longer polynomial `LOG_POW` (glibc's
+    /// `pow` carries its logarithm the same way).
+    pub(super) fn log_pow(&mut self, x: V) -> (V, V) {
+        let ParsedLog { kd, z, idx } = self.log_parse(x);
+        let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
+        let (e0, e1) = self.gather_raw(table, idx, 0);
+        let (invc, logc_hi) = self.transpose(e0, e1);
+        let (f0, f1) = self.gather_raw(table, idx, 16);
+        let (logc_lo, _) = self.transpose(f0, f1);
+        let mone = self.c(-1.0);
+        let r = self.mla(z, invc, mone);
+        let ln2_hi = self.c(LOG_LN2_HI);
+        let w = self.mla(kd, ln2_hi, logc_hi);
+        let (t1, l1) = self.fast_two_sum(w, r);
+        // -r^2/2 = ah + al exactly; |ah| < 2^-9 |t1| (or t1 = r).
+        let ar = self.mulc(r, -0.5);
+        let (ah, al) = self.two_prod(r, ar);
+        let (hi, l2) = self.fast_two_sum(t1, ah);
+        let ln2_lo = self.c(LOG_LN2_LO);
+        let lo = self.mla(kd, ln2_lo, logc_lo);
+        let lo = self.add(lo, l1);
+        let lo = self.add(lo, l2);
+        let lo = self.add(lo, al);
+        // r^3 Q(r).
+        let r2 = self.mul(r, r);
+        let r3 = self.mul(r2, r);
+        let q = self.poly(r, &coeffs::LOG_POW);
+        let lo = self.mla(r3, q, lo);
+        self.fast_two_sum(hi, lo)
+    }
+
     /// `u = 2^k z` for `u >= 1/2` (inf gives garbage): `k` as a double, `z`
     /// in `[OFF, 2 OFF)`, and the byte offset of `z`'s entry in the table
     /// (bits 44..51 of `bits(u) - OFF`).
-    fn log_parse(&mut self, u: V) -> ParsedLog {
+    pub(super) fn log_parse(&mut self, u: V) -> ParsedLog {
         let ix = self.as_int(u);
         // t = bits(u) - OFF + (1023 << 52): k + 1023 in the top bits (k is
         // -1 at least, and at most 1024), the mantissa offset below.
