@@ -459,8 +459,13 @@ impl<'a, 'b> Vm<'a, 'b> {
     fn gather_raw(&mut self, table: i32, idx: Value, off: i32) -> (V, V) {
         let flags = pool_flags();
         let mut e = [idx; 2];
+        // PERF: each lane as an `f64` moved to an integer register: a
+        // `movq` for lane 0 (a `pextrq` is two micro-ops) and a `pshufd`
+        // and a `movq` for lane 1.
+        let f = self.b.ins().bitcast(types::F64X2, little(), idx);
         for (k, e) in e.iter_mut().enumerate() {
-            let i = self.b.ins().extractlane(idx, k as u8);
+            let l = self.b.ins().extractlane(f, k as u8);
+            let i = self.b.ins().bitcast(types::I64, MemFlagsData::new(), l);
             let a = self.b.ins().iadd(self.env.tables, i);
             *e = self.b.ins().load(types::F64X2, flags, a, table + off);
         }
