@@ -115,10 +115,10 @@ impl Vm<'_, '_> {
         (tail, self.as_float(sbits))
     }
 
-    /// `tail + r^2 P(r)`: [`Vm::exp_poly`] without its `r` (for a `tail`
-    /// that is not the table's).
-    fn exp_poly_tail(&mut self, r: V, tail: V) -> V {
-        let [c2, c3, c4, c5] = coeffs::EXP_T;
+    /// `tail + r^2 P(r)` with `P` from `TANH_T` (fitted relative to
+    /// `expm1(r)`, where `EXP_T` is relative to `exp(r)`).
+    fn expm1_poly_tail(&mut self, r: V, tail: V) -> V {
+        let [c2, c3, c4, c5] = coeffs::TANH_T;
         let r2 = self.mul(r, r);
         let c3v = self.c(c3);
         let c2v = self.c(c2);
@@ -280,7 +280,7 @@ impl Vm<'_, '_> {
         // relative: w = rl (1 + r) + r^2 P(r) (below 2^-9 of r where k > 0,
         // and of s - 1), and tl = tail (1 + r) (2^-53 of them).
         let rl = self.mla(rl, r, rl);
-        let w = self.exp_poly_tail(r, rl);
+        let w = self.expm1_poly_tail(r, rl);
         let tl = self.mla(tail, r, tail);
         // E = eh + el. With e0 = RN(s - 1 + s r) and eh = RN(s w + e0),
         // (s - 1) + s r + s w - eh = (((s - 1) - eh) + s r) + s w, where
