@@ -22,6 +22,27 @@ const LOG_OFF: u64 = 0x3fe6080000000000;
 const LOG_LN2_HI: f64 = f64::from_bits(0x3fe62e42fefa3800);
 const LOG_LN2_LO: f64 = f64::from_bits(0x3d2ef35793c76730);
 
+/// The range of `x` where `log1p` takes [`Vm::log1p_near`]: `1 + x` in
+/// `[0.7, 2.75)`, inside `[OFF, 4 OFF)`.
+const LOG1P_NEAR: (f64, f64) = (-0.3, 1.75);
+
+/// [`tables::LOG_TAB`] extended to `z` in `[OFF, 4 OFF)`: 512 entries,
+/// the second 256 for `2z` (see [`Vm::log1p_near`]).
+fn log_tab2() -> &'static [u64] {
+    static TAB: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    TAB.get_or_init(|| {
+        let mut t = tables::LOG_TAB.as_flattened().to_vec();
+        for e in tables::LOG_TAB {
+            let invc = f64::from_bits(e[0]) * 0.5;
+            // Exact: both are multiples of 2^-43 below 2 in magnitude.
+            let hi = f64::from_bits(e[1]) + LOG_LN2_HI;
+            let lo = f64::from_bits(e[2]) + LOG_LN2_LO;
+            t.extend_from_slice(&[invc.to_bits(), hi.to_bits(), lo.to_bits(), 0]);
+        }
+        t
+    })
+}
+
 /// `u = 2^k z`, see [`Vm::log_parse`].
 pub(super) struct ParsedLog {
     kd: V,
@@ -223,13 +244,68 @@ impl Vm<'_, '_> {
         if !self.fma {
             return self.log1p_full(x);
         }
-        // x >= -1/2 (not NaN); +inf goes through and is fixed at the end.
+        // x in [-0.3, 1.75) (not NaN): the two-binade table, no exponent.
+        let bad = |vm: &mut Self| {
+            let lo = vm.c(LOG1P_NEAR.0);
+            let below = vm.cmp(FloatCC::UnorderedOrLessThan, x, lo);
+            let above = vm.not_below(x, LOG1P_NEAR.1);
+            vm.or(below, above)
+        };
+        let [r] = self.guarded(bad, |vm| [vm.log1p_near(x)], |vm| [vm.log1p_far(x)]);
+        r
+    }
+
+    /// `log1p(x)` for `x` outside `LOG1P_NEAR`, with FMA: [`Vm::log1p_table`]
+    /// for `x >= -1/2` (+inf goes through and is fixed at its end),
+    /// [`Vm::log1p_full`] for the other lanes.
+    fn log1p_far(&mut self, x: V) -> V {
         let bad = |vm: &mut Self| {
             let lo = vm.c(-0.5);
             vm.cmp(FloatCC::UnorderedOrLessThan, x, lo)
         };
         let [r] = self.guarded(bad, |vm| [vm.log1p_table(x)], |vm| [vm.log1p_full(x)]);
         r
+    }
+
+    /// `log1p(x)` for `x` in `LOG1P_NEAR`, with FMA: [`Vm::log1p_table`]
+    /// where `u = 1 + x` is in `[OFF, 4 OFF)`, two binades of `z` with no
+    /// exponent to take out: the table [`log_tab2`] holds the log table for
+    /// `z` and, for `2z`, `invc / 2` and `log c + ln2` (exact in `logc_hi`,
+    /// both parts being multiples of 2^-43), and `u` indexes it directly.
+    /// Six operations and as many constant loads fewer than the general
+    /// path.
+    fn log1p_near(&mut self, x: V) -> V {
+        let one = self.c(1.0);
+        let u = self.add(x, one);
+        let one = self.c(1.0);
+        let t = self.sub(u, one);
+        let c = self.sub(x, t);
+        // Byte offset of u's entry: bits 44..52 of bits(u) - OFF, times 32.
+        let ix = self.as_int(u);
+        let off = self.ci(LOG_OFF);
+        let d = self.isub(ix, off);
+        let i = self.ushr(d, 44 - 5);
+        let idx = self.iandc(i, 511 << 5);
+        let table = self.pool.table("log2binades", log_tab2());
+        let (e0, e1) = self.gather_raw(table, idx, 0);
+        let (invc, logc_hi) = self.transpose(e0, e1);
+        let (f0, f1) = self.gather_raw(table, idx, 16);
+        let (logc_lo, _) = self.transpose(f0, f1);
+        let mone = self.c(-1.0);
+        let r = self.mla(u, invc, mone);
+        let corr = self.div(c, u);
+        let (hi, lo) = self.fast_two_sum(logc_hi, r);
+        let lo = self.add(lo, logc_lo);
+        let lo = self.add(lo, corr);
+        let r2 = self.mul(r, r);
+        let [c3, c4, c5, c6] = coeffs::LOG_T;
+        let p = self.poly(r, &[-0.5, c3, c4, c5, c6]);
+        let lo = self.mla(r2, p, lo);
+        let y = self.add(hi, lo);
+        // log1p(-0.0) = -0.0.
+        let xx = self.add(x, x);
+        let same = self.eq(xx, x);
+        self.sel(same, x, y)
     }
 
     /// `log1p(x) = log(u + c)` with `u + c = 1 + x` exactly (TwoSum).
