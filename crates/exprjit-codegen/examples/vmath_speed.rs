@@ -3,7 +3,8 @@
 //! (one libm call per element), median of several runs, side by side; and
 //! every math function alone. `--asm [EXPR]` prints the Fast kernel of
 //! `EXPR` (default: workload 3); other arguments keep only the rows whose
-//! name contains one of them.
+//! name contains one of them; `--expr EXPR...` times those expressions
+//! instead of the table.
 //!
 //! `cargo run --release -p exprjit-codegen --example vmath_speed [-- --asm]`
 
@@ -88,7 +89,16 @@ fn main() {
     for e in ["a + b + c", "sqrt(b*b + c*c)"] {
         rows.push((e.into(), e.into()));
     }
-    let filters: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `--expr E1 E2 ...`: time these expressions instead of the table.
+    if args.first().map(String::as_str) == Some("--expr") {
+        rows = args[1..].iter().map(|e| (e.clone(), e.clone())).collect();
+    }
+    let filters: Vec<String> = if args.first().map(String::as_str) == Some("--expr") {
+        Vec::new()
+    } else {
+        args
+    };
     for (name, expr) in rows {
         if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
             continue;

@@ -152,3 +152,23 @@ pub(super) const LOG_T: [f64; 4] = [
     f64::from_bits(0x3fc999a7ec1e35ca), // 0.20000170735549566
     f64::from_bits(0xbfc555632e34fdae), // -0.1666683173770997
 ];
+
+/// Fitted on [-0.00293, 0.00293]; max relative error (of the
+/// fitted function, see coeffs.sollya) 2^-75.1.
+pub(super) const LOG_POW: [f64; 6] = [
+    f64::from_bits(0x3fd5555555555556), // 0.33333333333333337
+    f64::from_bits(0xbfd0000000000001), // -0.25000000000000006
+    f64::from_bits(0x3fc9999999903187), // 0.19999999998288961
+    f64::from_bits(0xbfc555555548fd2a), // -0.1666666666442123
+    f64::from_bits(0x3fc249392290cbff), // 0.14285959422849712
+    f64::from_bits(0xbfc00016f6a4a7fa), // -0.1250027374565546
+];
+
+/// Fitted on [-0.00272286, 0.00272286]; max relative error (of the
+/// fitted function, see coeffs.sollya) 2^-56.1.
+pub(super) const TANH_T: [f64; 4] = [
+    f64::from_bits(0x3fdffffffffffe52), // 0.49999999999997613
+    f64::from_bits(0x3fc555555555562a), // 0.16666666666667257
+    f64::from_bits(0x3fa55555c3ea9303), // 0.041666679540218986
+    f64::from_bits(0x3f8111111d36456d), // 0.008333333686808964
+];

@@ -88,7 +88,7 @@ impl Vm<'_, '_> {
     /// `x = (k / N) ln2 + r`: `k` in the low bits of the returned integer
     /// lanes, and `r` (exact: `k ln2_hi / N` is, and so is the difference by
     /// Sterbenz's lemma; the `ln2_lo` product is rounded once).
-    fn exp_reduce(&mut self, x: V) -> (super::Value, V) {
+    pub(super) fn exp_reduce(&mut self, x: V) -> (super::Value, V) {
         let inv = self.c(EXP_INV_LN2_N);
         let shift = self.c(SHIFTER);
         let kd = self.mla(inv, x, shift);
@@ -104,7 +104,7 @@ impl Vm<'_, '_> {
     /// The table's `2^(i/N)` for `k = n N + i` (`k` in the low bits of
     /// `ki`): its tail, and `2^n 2^(i/N)` rounded (`k < 2^11 N` in
     /// magnitude, and the exponent in range).
-    fn exp_scale(&mut self, ki: super::Value) -> (V, V) {
+    pub(super) fn exp_scale(&mut self, ki: super::Value) -> (V, V) {
         let table = self.pool.table("exp", tables::EXP_TAB.as_flattened());
         let i = self.iandc(ki, (EXP_N - 1) as u64);
         let idx = self.shl(i, 4);
@@ -115,9 +115,25 @@ impl Vm<'_, '_> {
         (tail, self.as_float(sbits))
     }
 
+    /// `tail + r^2 P(r)` with `P` from `TANH_T` (fitted relative to
+    /// `expm1(r)`, where `EXP_T` is relative to `exp(r)`).
+    fn expm1_poly_tail(&mut self, r: V, tail: V) -> V {
+        let [c2, c3, c4, c5] = coeffs::TANH_T;
+        let r2 = self.mul(r, r);
+        let c3v = self.c(c3);
+        let c2v = self.c(c2);
+        let p23 = self.mla(c3v, r, c2v);
+        let c5v = self.c(c5);
+        let c4v = self.c(c4);
+        let p45 = self.mla(c5v, r, c4v);
+        let t = self.mla(r2, p23, tail);
+        let r4 = self.mul(r2, r2);
+        self.mla(r4, p45, t)
+    }
+
     /// `tail + r + r^2 P(r)`, so that `2^(i/N) exp(r) = s (1 + it)` for the
     /// table's rounded `s`.
-    fn exp_poly(&mut self, r: V, tail: V) -> V {
+    pub(super) fn exp_poly(&mut self, r: V, tail: V) -> V {
         let [c2, c3, c4, c5] = coeffs::EXP_T;
         let r2 = self.mul(r, r);
         // The constant loads first: the FMA's destination (see `poly`).
@@ -214,9 +230,10 @@ impl Vm<'_, '_> {
         self.sel(over, inf, r)
     }
 
-    /// `tanh`: a polynomial below 0.4, else `1 - 2 / (e^2|x| + 1)` in
-    /// double-double; with FMA the exponential is [`Vm::exp_table`]'s
-    /// (`|x|` clamped to 20, where tanh rounds to 1), else [`Vm::exp_core`]'s.
+    /// `tanh`: with FMA, `expm1(2|x|) / (expm1(2|x|) + 2)` on
+    /// [`Vm::exp_table`]'s exponential ([`Vm::tanh_table`]); without, a
+    /// polynomial below 0.4, else `1 - 2 / (e^2|x| + 1)` in double-double
+    /// on [`Vm::exp_core`]'s.
     pub(super) fn tanh(&mut self, x: V) -> V {
         if self.fma {
             return self.tanh_table(x);
@@ -224,64 +241,79 @@ impl Vm<'_, '_> {
         self.tanh_full(x)
     }
 
-    /// [`Vm::tanh`] with the table-driven exponential (FMA only: the low
-    /// part of `e^2a + 1` is an FMA's rounding error). On `a = |x|`, the
-    /// sign of `x` put back last (so `-0.0` stays): the odd polynomial
-    /// below 0.4; above, `1 - 2 / D` with `D = e^2a + 1 = s (1 + t) + 1` as
-    /// a double-double, the quotient corrected
-    /// by its remainder, and `1 - q` as a Fast2Sum. `a` is clamped to 20,
-    /// where tanh rounds to 1.
+    /// [`Vm::tanh`] with the table-driven exponential (FMA only: the
+    /// product `s r` below is split exactly by an FMA). One formula for
+    /// every `a = |x|`, the sign of `x` put back last (so `-0.0` stays):
+    ///
+    /// `tanh(a) = E / (E + 2)`, `E = expm1(2a) = (s - 1) + s r + s w`,
+    ///
+    /// with `e^2a = s (1 + r + w)` from the table (`s = 2^(k/N)` rounded,
+    /// `w` the table's tail and the rest of the reduction plus `r^2 P(r)`).
+    /// `s - 1` is exact and, where `k > 0`, at least twice `|s r|` (`|r| <=
+    /// ln2 / 2N`; where `k = 0` it is 0), so `E` is their sum plus `s w`,
+    /// with the exact `s r` and the rounding errors in a low part: a
+    /// double-double with no cancellation, also for tiny `a` (where the
+    /// previous version needed a separate odd polynomial, which every lane
+    /// evaluated, and all lanes the exponential too). `D = E + 2` is a Fast2Sum with the larger magnitude
+    /// first, `q = E / D` a rounded quotient (through `1/D`, which also
+    /// scales the correction) corrected by its remainder: about 0.5 ULP
+    /// plus 2^-60 relative. `a` is clamped to 20, where tanh rounds to 1
+    /// (NaN stays NaN: `minpd` returns its second operand).
     fn tanh_table(&mut self, x: V) -> V {
         let a = self.abs(x);
-        let z = self.mul(a, a);
-        let p = self.poly(z, &coeffs::TANH);
-        let az = self.mul(a, z);
-        let small = self.mla(az, p, a);
-        // min(20, a): NaN stays NaN (minpd returns its second operand).
         let twenty = self.c(20.0);
         let ac = self.min(twenty, a);
-        // 2 ac = k ln2 / N + r: r = 2 (ac - k ln2_hi / 2N) (exact) plus the
-        // ln2_lo product.
+        // 2 ac = k ln2 / N + r + rl: r = 2 ac - k ln2_hi / N is exact
+        // (so the product s r below is too), rl = -k ln2_lo / N is rounded
+        // once (|rl| < 2^-33).
         let inv = self.c(2.0 * EXP_INV_LN2_N);
         let shift = self.c(SHIFTER);
         let kd = self.mla(inv, ac, shift);
         let ki = self.as_int(kd);
         let n = self.sub(kd, shift);
-        let hi = self.c(0.5 * EXP_NEG_LN2_HI_N);
-        let rh = self.mla(n, hi, ac);
+        let a2 = self.add(ac, ac);
+        let hi = self.c(EXP_NEG_LN2_HI_N);
+        let r = self.mla(n, hi, a2);
         let rl = self.mulc(n, EXP_NEG_LN2_LO_N);
+        let (tail, s) = self.exp_scale(ki);
+        // e^2a = s (1 + tail) e^r (1 + rl) = s (1 + r + w + tl) to 2^-62
+        // relative: w = rl (1 + r) + r^2 P(r) (below 2^-9 of r where k > 0,
+        // and of s - 1), and tl = tail (1 + r) (2^-53 of them).
+        let rl = self.mla(rl, r, rl);
+        let w = self.expm1_poly_tail(r, rl);
+        let tl = self.mla(tail, r, tail);
+        // E = eh + el. With e0 = RN(s - 1 + s r) and eh = RN(s w + e0),
+        // (s - 1) + s r + s w - eh = (((s - 1) - eh) + s r) + s w, where
+        // the first difference is exact (Sterbenz: eh is within 2^-8 of
+        // s - 1, or s - 1 = 0), the sum with s r rounds a value of the size
+        // of s w (2^-9 of E) and the last step is an FMA: el is that
+        // rounding error to about 2^-62 of E, plus the low part of s r and
+        // the tail's share.
+        let sm1 = self.addc(s, -1.0);
+        let (p, pe) = self.two_prod(s, r);
+        let e0 = self.add(sm1, p);
+        let eh = self.mla(s, w, e0);
+        let d1 = self.sub(sm1, eh);
+        let d2 = self.add(d1, p);
+        let e2 = self.mla(s, w, d2);
+        let el = self.mla(s, tl, pe);
+        let el = self.add(el, e2);
+        // D = dh + dl = E + 2.
         let two = self.c(2.0);
-        let r = self.mla(rh, two, rl);
-        let (tail, scale) = self.exp_scale(ki);
-        let t = self.exp_poly(r, tail);
-        // D = (s + 1) + s t = dh + dl: s + 1 as a Fast2Sum (s > 1), then
-        // the FMA and its rounding error (exact: dh is within a factor 2
-        // of s + 1).
+        let dh = self.add(eh, two);
+        let big = self.max(eh, two);
+        let small = self.min(eh, two);
+        let z = self.sub(dh, big);
+        let dl = self.sub(small, z);
+        let dl = self.add(dl, el);
+        // E / D = q + (eh - q dh + el - q dl) / dh (to 2^-100 relative).
         let one = self.c(1.0);
-        let sp1 = self.add(scale, one);
-        let e1 = self.sub(scale, sp1);
-        let e1 = self.add(e1, one);
-        let dh = self.mla(scale, t, sp1);
-        let dd = self.sub(sp1, dh);
-        let dl = self.mla(scale, t, dd);
-        let dl = self.add(dl, e1);
-        // q + ql = 2 / D.
-        let two = self.c(2.0);
-        let q = self.div(two, dh);
-        // dh and dl first: their last uses, so the FMAs overwrite them
-        // rather than a copy of q.
-        let rem = self.nmla(dh, q, two);
-        let rem = self.nmla(dl, q, rem);
-        // 1 - q - ql with ql = rem q/2, 1 - q as a Fast2Sum (q < 1).
-        let hq = self.mulc(q, 0.5);
-        let one = self.c(1.0);
-        let h = self.sub(one, q);
-        let l = self.sub(one, h);
-        let l = self.sub(l, q);
-        let l = self.nmla(rem, hq, l);
-        let big = self.add(h, l);
-        let lt = self.ltc(a, 0.4);
-        let r = self.sel(lt, small, big);
+        let inv = self.div(one, dh);
+        let q = self.mul(eh, inv);
+        let t = self.nmla(q, dl, el);
+        let rem = self.nmla(q, dh, eh);
+        let rem = self.add(rem, t);
+        let r = self.mla(rem, inv, q);
         self.flip_sign(r, x)
     }
 

@@ -10,6 +10,8 @@ use cranelift_codegen::ir::condcodes::FloatCC;
 
 const TWO52: f64 = 4_503_599_627_370_496.0;
 const TWO54: f64 = 18_014_398_509_481_984.0;
+/// Above this `acosh(x)` is `log(2x)` to double precision.
+const ACOSH_HUGE: f64 = 268_435_456.0;
 
 /// The start of the interval of `z` in [`Vm::log_parse`] (about 0.6885):
 /// the table's intervals are `2^44` ulps of `z` wide, and the one around 1
@@ -20,8 +22,29 @@ const LOG_OFF: u64 = 0x3fe6080000000000;
 const LOG_LN2_HI: f64 = f64::from_bits(0x3fe62e42fefa3800);
 const LOG_LN2_LO: f64 = f64::from_bits(0x3d2ef35793c76730);
 
+/// The range of `x` where `log1p` takes [`Vm::log1p_near`]: `1 + x` in
+/// `[0.7, 2.75)`, inside `[OFF, 4 OFF)`.
+const LOG1P_NEAR: (f64, f64) = (-0.3, 1.75);
+
+/// [`tables::LOG_TAB`] extended to `z` in `[OFF, 4 OFF)`: 512 entries,
+/// the second 256 for `2z` (see [`Vm::log1p_near`]).
+fn log_tab2() -> &'static [u64] {
+    static TAB: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    TAB.get_or_init(|| {
+        let mut t = tables::LOG_TAB.as_flattened().to_vec();
+        for e in tables::LOG_TAB {
+            let invc = f64::from_bits(e[0]) * 0.5;
+            // Exact: both are multiples of 2^-43 below 2 in magnitude.
+            let hi = f64::from_bits(e[1]) + LOG_LN2_HI;
+            let lo = f64::from_bits(e[2]) + LOG_LN2_LO;
+            t.extend_from_slice(&[invc.to_bits(), hi.to_bits(), lo.to_bits(), 0]);
+        }
+        t
+    })
+}
+
 /// `u = 2^k z`, see [`Vm::log_parse`].
-struct ParsedLog {
+pub(super) struct ParsedLog {
     kd: V,
     z: V,
     idx: super::Value,
@@ -164,8 +187,55 @@ impl Vm<'_, '_> {
         self.log_special(u, r)
     }
 
+    /// `log`, `log2`, `log10`: with FMA, [`Vm::log_table`] where `x` is
+    /// positive, normal and finite, [`Vm::log_of`] for the other lanes;
+    /// without FMA the latter.
     pub(super) fn log(&mut self, x: V, base: Base) -> V {
-        self.log_of(x, None, base, None)
+        if !self.fma {
+            return self.log_of(x, None, base, None);
+        }
+        let bad = |vm: &mut Self| {
+            let lo = vm.c(f64::MIN_POSITIVE);
+            let below = vm.cmp(FloatCC::UnorderedOrLessThan, x, lo);
+            let inf = vm.eqc(x, f64::INFINITY);
+            vm.or(below, inf)
+        };
+        let [r] = self.guarded(
+            bad,
+            |vm| [vm.log_table(x, base)],
+            |vm| [vm.log_of(x, None, base, None)],
+        );
+        r
+    }
+
+    /// `log_base(x)` for positive normal finite `x`, with FMA: the table
+    /// method of [`Vm::log1p_table`] on `u = x`, `c = 0` (no correction
+    /// term, no special lanes). For base e the parts are summed as there;
+    /// for bases 2 and 10, `log(z) = logc + log1p(r)` goes to
+    /// [`Vm::log_sum`] as a double-double (`logc_hi + r` is a Fast2Sum: the
+    /// table's `logc_hi` is 0 or at least `|r|` in exponent) with `k`
+    /// exact.
+    fn log_table(&mut self, x: V, base: Base) -> V {
+        if base == Base::E {
+            return self.log_table_core(x, None);
+        }
+        let ParsedLog { kd, z, idx } = self.log_parse(x);
+        let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
+        let (e0, e1) = self.gather_raw(table, idx, 0);
+        let (invc, logc_hi) = self.transpose(e0, e1);
+        let (f0, f1) = self.gather_raw(table, idx, 16);
+        let (logc_lo, _) = self.transpose(f0, f1);
+        let mone = self.c(-1.0);
+        let r = self.mla(z, invc, mone);
+        // log1p(r) - r = r^2 (-1/2 + r P(r)).
+        let r2 = self.mul(r, r);
+        let [c3, c4, c5, c6] = coeffs::LOG_T;
+        let p = self.poly(r, &[-0.5, c3, c4, c5, c6]);
+        let (hi, lo) = self.fast_two_sum(logc_hi, r);
+        let lo = self.add(lo, logc_lo);
+        let lo = self.mla(r2, p, lo);
+        let parts = Parts { e: kd, hi, lo };
+        self.log_sum(parts, base, None)
     }
 
     /// `log1p(x)`: with FMA, [`Vm::log1p_table`] for `x` in `[-1/2, 2^1000)`
@@ -174,13 +244,68 @@ impl Vm<'_, '_> {
         if !self.fma {
             return self.log1p_full(x);
         }
-        // x >= -1/2 (not NaN); +inf goes through and is fixed at the end.
+        // x in [-0.3, 1.75) (not NaN): the two-binade table, no exponent.
+        let bad = |vm: &mut Self| {
+            let lo = vm.c(LOG1P_NEAR.0);
+            let below = vm.cmp(FloatCC::UnorderedOrLessThan, x, lo);
+            let above = vm.not_below(x, LOG1P_NEAR.1);
+            vm.or(below, above)
+        };
+        let [r] = self.guarded(bad, |vm| [vm.log1p_near(x)], |vm| [vm.log1p_far(x)]);
+        r
+    }
+
+    /// `log1p(x)` for `x` outside `LOG1P_NEAR`, with FMA: [`Vm::log1p_table`]
+    /// for `x >= -1/2` (+inf goes through and is fixed at its end),
+    /// [`Vm::log1p_full`] for the other lanes.
+    fn log1p_far(&mut self, x: V) -> V {
         let bad = |vm: &mut Self| {
             let lo = vm.c(-0.5);
             vm.cmp(FloatCC::UnorderedOrLessThan, x, lo)
         };
         let [r] = self.guarded(bad, |vm| [vm.log1p_table(x)], |vm| [vm.log1p_full(x)]);
         r
+    }
+
+    /// `log1p(x)` for `x` in `LOG1P_NEAR`, with FMA: [`Vm::log1p_table`]
+    /// where `u = 1 + x` is in `[OFF, 4 OFF)`, two binades of `z` with no
+    /// exponent to take out: the table [`log_tab2`] holds the log table for
+    /// `z` and, for `2z`, `invc / 2` and `log c + ln2` (exact in `logc_hi`,
+    /// both parts being multiples of 2^-43), and `u` indexes it directly.
+    /// Six operations and as many constant loads fewer than the general
+    /// path.
+    fn log1p_near(&mut self, x: V) -> V {
+        let one = self.c(1.0);
+        let u = self.add(x, one);
+        let one = self.c(1.0);
+        let t = self.sub(u, one);
+        let c = self.sub(x, t);
+        // Byte offset of u's entry: bits 44..52 of bits(u) - OFF, times 32.
+        let ix = self.as_int(u);
+        let off = self.ci(LOG_OFF);
+        let d = self.isub(ix, off);
+        let i = self.ushr(d, 44 - 5);
+        let idx = self.iandc(i, 511 << 5);
+        let table = self.pool.table("log2binades", log_tab2());
+        let (e0, e1) = self.gather_raw(table, idx, 0);
+        let (invc, logc_hi) = self.transpose(e0, e1);
+        let (f0, f1) = self.gather_raw(table, idx, 16);
+        let (logc_lo, _) = self.transpose(f0, f1);
+        let mone = self.c(-1.0);
+        let r = self.mla(u, invc, mone);
+        let corr = self.div(c, u);
+        let (hi, lo) = self.fast_two_sum(logc_hi, r);
+        let lo = self.add(lo, logc_lo);
+        let lo = self.add(lo, corr);
+        let r2 = self.mul(r, r);
+        let [c3, c4, c5, c6] = coeffs::LOG_T;
+        let p = self.poly(r, &[-0.5, c3, c4, c5, c6]);
+        let lo = self.mla(r2, p, lo);
+        let y = self.add(hi, lo);
+        // log1p(-0.0) = -0.0.
+        let xx = self.add(x, x);
+        let same = self.eq(xx, x);
+        self.sel(same, x, y)
     }
 
     /// `log1p(x) = log(u + c)` with `u + c = 1 + x` exactly (TwoSum).
@@ -205,13 +330,31 @@ impl Vm<'_, '_> {
     /// small results come from `r` alone, without cancellation. `x = ±0`
     /// and `x = inf` (the lanes where `x + x == x`) return `x`.
     fn log1p_table(&mut self, x: V) -> V {
-        // u + c = 1 + x: Fast2Sum with the larger magnitude first.
+        // u + c = 1 + x exactly: c = x - (u - 1), a Fast2Sum with 1 first,
+        // which is exact here even where x > 1: u - 1 is exact (for
+        // u < 2^53 it is a multiple of ulp(u) and at least u / 2; below 1
+        // by Sterbenz), and so is x - (u - 1) (Sterbenz again). Beyond 2^53
+        // c may be off by 1, whose share c / u is below 2^-53 of an ULP of
+        // the result (about 37).
         let one = self.c(1.0);
-        let big = self.max(x, one);
-        let small = self.min(x, one);
         let u = self.add(x, one);
-        let t = self.sub(u, big);
-        let c = self.sub(small, t);
+        let one = self.c(1.0);
+        let t = self.sub(u, one);
+        let c = self.sub(x, t);
+        // PERF: one division (on the divider, otherwise idle here) instead
+        // of scaling c by 2^-k invc (1 - r): seven fewer instructions.
+        let corr = self.div(c, u);
+        let y = self.log_table_core(u, Some(corr));
+        // log1p(-0.0) = -0.0, log1p(inf) = inf: x itself.
+        let xx = self.add(x, x);
+        let same = self.eq(xx, x);
+        self.sel(same, x, y)
+    }
+
+    /// `log(u) + corr` for positive normal finite `u` (`corr` is `c / u`
+    /// for the low part `c` of a double-double `u + c`), with FMA: the table
+    /// method described at [`Vm::log1p_table`].
+    fn log_table_core(&mut self, u: V, corr: Option<V>) -> V {
         let ParsedLog { kd, z, idx } = self.log_parse(u);
         let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
         let (e0, e1) = self.gather_raw(table, idx, 0);
@@ -220,34 +363,62 @@ impl Vm<'_, '_> {
         let (logc_lo, _) = self.transpose(f0, f1);
         let mone = self.c(-1.0);
         let r = self.mla(z, invc, mone);
-        // PERF: one division (on the divider, otherwise idle here) instead
-        // of scaling c by 2^-k invc (1 - r): seven fewer instructions.
-        let corr = self.div(c, u);
         let ln2_hi = self.c(LOG_LN2_HI);
         let w = self.mla(kd, ln2_hi, logc_hi);
         let (hi, lo) = self.fast_two_sum(w, r);
         let ln2_lo = self.c(LOG_LN2_LO);
         let lo = self.mla(kd, ln2_lo, lo);
         let lo = self.add(lo, logc_lo);
-        let lo = self.add(lo, corr);
-        // log1p(r) - r = -r^2/2 + r^3 P(r).
+        let lo = match corr {
+            Some(corr) => self.add(lo, corr),
+            None => lo,
+        };
+        // log1p(r) - r = r^2 (-1/2 + r P(r)).
         let r2 = self.mul(r, r);
-        let p = self.poly(r, &coeffs::LOG_T);
+        let [c3, c4, c5, c6] = coeffs::LOG_T;
+        let p = self.poly(r, &[-0.5, c3, c4, c5, c6]);
+        let lo = self.mla(r2, p, lo);
+        self.add(hi, lo)
+    }
+
+    /// `log(x)` as a double-double accurate to about 2^-68 relative, for
+    /// positive normal finite `x`, with FMA: the table method of
+    /// [`Vm::log_table_core`] with the `-r^2/2` term split exactly and
+    /// added as a Fast2Sum, and the longer polynomial `LOG_POW` (glibc's
+    /// `pow` carries its logarithm the same way).
+    pub(super) fn log_pow(&mut self, x: V) -> (V, V) {
+        let ParsedLog { kd, z, idx } = self.log_parse(x);
+        let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
+        let (e0, e1) = self.gather_raw(table, idx, 0);
+        let (invc, logc_hi) = self.transpose(e0, e1);
+        let (f0, f1) = self.gather_raw(table, idx, 16);
+        let (logc_lo, _) = self.transpose(f0, f1);
+        let mone = self.c(-1.0);
+        let r = self.mla(z, invc, mone);
+        let ln2_hi = self.c(LOG_LN2_HI);
+        let w = self.mla(kd, ln2_hi, logc_hi);
+        let (t1, l1) = self.fast_two_sum(w, r);
+        // -r^2/2 = ah + al exactly; |ah| < 2^-9 |t1| (or t1 = r).
+        let ar = self.mulc(r, -0.5);
+        let (ah, al) = self.two_prod(r, ar);
+        let (hi, l2) = self.fast_two_sum(t1, ah);
+        let ln2_lo = self.c(LOG_LN2_LO);
+        let lo = self.mla(kd, ln2_lo, logc_lo);
+        let lo = self.add(lo, l1);
+        let lo = self.add(lo, l2);
+        let lo = self.add(lo, al);
+        // r^3 Q(r).
+        let r2 = self.mul(r, r);
         let r3 = self.mul(r2, r);
-        let mhalf = self.c(-0.5);
-        let lo = self.mla(r2, mhalf, lo);
-        let lo = self.mla(r3, p, lo);
-        let y = self.add(hi, lo);
-        // log1p(-0.0) = -0.0, log1p(inf) = inf: x itself.
-        let xx = self.add(x, x);
-        let same = self.eq(xx, x);
-        self.sel(same, x, y)
+        let q = self.poly(r, &coeffs::LOG_POW);
+        let lo = self.mla(r3, q, lo);
+        self.fast_two_sum(hi, lo)
     }
 
     /// `u = 2^k z` for `u >= 1/2` (inf gives garbage): `k` as a double, `z`
     /// in `[OFF, 2 OFF)`, and the byte offset of `z`'s entry in the table
     /// (bits 44..51 of `bits(u) - OFF`).
-    fn log_parse(&mut self, u: V) -> ParsedLog {
+    pub(super) fn log_parse(&mut self, u: V) -> ParsedLog {
         let ix = self.as_int(u);
         // t = bits(u) - OFF + (1023 << 52): k + 1023 in the top bits (k is
         // -1 at least, and at most 1024), the mantissa offset below.
@@ -316,9 +487,65 @@ impl Vm<'_, '_> {
         self.log_of(u, Some(c), Base::E, Some(extra))
     }
 
+    /// `acosh(x)`: with FMA, [`Vm::acosh_table`] for `x` in `[1, 2^28]` and
+    /// [`Vm::acosh_full`] for the other lanes; without FMA the latter.
+    pub(super) fn acosh(&mut self, x: V) -> V {
+        if !self.fma {
+            return self.acosh_full(x);
+        }
+        let bad = |vm: &mut Self| {
+            let one = vm.c(1.0);
+            let below = vm.cmp(FloatCC::UnorderedOrLessThan, x, one);
+            let huge = vm.gtc(x, ACOSH_HUGE);
+            vm.or(below, huge)
+        };
+        let [r] = self.guarded(bad, |vm| [vm.acosh_table(x)], |vm| [vm.acosh_full(x)]);
+        r
+    }
+
+    /// `acosh(x)` for `x` in `[1, 2^28]`: `log1p(t + sqrt(t (t + 2)))`, `t =
+    /// x - 1`, in double-double (one square root: `t` is exact and `2 + t`
+    /// a Fast2Sum, exact for `t < 2^53` as in [`Vm::log1p_table`]) through
+    /// [`Vm::log_table_core`]. The two quotients of the low parts (of the
+    /// square root, `rem / 2r`, and of the logarithm's argument, `c / u`)
+    /// share one division `1 / (2r u)`; they are below 2^-52 of the terms
+    /// they correct, so the extra roundings are far below an ULP. At
+    /// `x = 1` (`r = 0`) the divisor is raised to 2^-1000 so that both come
+    /// out 0.
+    fn acosh_table(&mut self, x: V) -> V {
+        let t = self.addc(x, -1.0);
+        let two = self.c(2.0);
+        let (t2h, t2l) = self.fast_two_sum(two, t);
+        let (p, pl) = self.two_prod(t, t2h);
+        let pl = self.mla(t, t2l, pl);
+        // sqrt(p + pl) = r + rem / 2r.
+        let r = self.sqrt(p);
+        let rem = self.nmla(r, r, p);
+        let rem = self.add(rem, pl);
+        // r >= t: w = t + r + rem / 2r = wh + wl.
+        let (wh, wl) = self.fast_two_sum(r, t);
+        // u + c = 1 + wh + wl (Fast2Sum with 1 first, as in log1p).
+        let one = self.c(1.0);
+        let u = self.add(wh, one);
+        let one = self.c(1.0);
+        let v = self.sub(u, one);
+        let c = self.sub(wh, v);
+        let c = self.add(c, wl);
+        let r2 = self.add(r, r);
+        let d = self.mul(r2, u);
+        let tiny = self.c(f64::from_bits(0x0170_0000_0000_0000));
+        let d = self.max(d, tiny);
+        let one = self.c(1.0);
+        let inv = self.div(one, d);
+        // c / u + rem / (2r u) = (c 2r + rem) / (2r u).
+        let num = self.mla(c, r2, rem);
+        let corr = self.mul(num, inv);
+        self.log_table_core(u, Some(corr))
+    }
+
     /// `acosh(x)`: `log1p(t + sqrt(t (t + 2)))`, `t = x - 1`, below 2;
     /// `log(x + sqrt(x^2 - 1))` up to 2^28; `log(2x)` above.
-    pub(super) fn acosh(&mut self, x: V) -> V {
+    fn acosh_full(&mut self, x: V) -> V {
         let one = self.c(1.0);
         let two = self.c(2.0);
         // Near 1 (t exact for x in [1, 2]).
@@ -342,7 +569,7 @@ impl Vm<'_, '_> {
         let near = self.ltc(x, 2.0);
         let u = self.sel(near, un, ah);
         let c = self.sel(near, cn, al);
-        let huge = self.gtc(x, 268_435_456.0);
+        let huge = self.gtc(x, ACOSH_HUGE);
         let r = self.huge_log(huge, x, u, c);
         let below = self.ltc(x, 1.0);
         self.selc(below, f64::NAN, r)
