@@ -46,7 +46,7 @@ use stencil::{EXPR, initial};
 const D: f64 = 1.0;
 const DT: f64 = 0.1;
 /// Rounds the engines take turns in (see `run`).
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 
 /// What runs a step.
 enum Kind {
