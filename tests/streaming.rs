@@ -1,6 +1,7 @@
 //! Results written through the scratch buffer with non-temporal stores (the
 //! path for outputs larger than the caches) equal ordinary ones. The
-//! threshold is forced to one byte, so every fused call streams; a binary of
+//! threshold is forced to one byte, so every fused call over a one-dimensional
+//! plan streams (plans with rows never do, see `exec.rs`); a binary of
 //! its own, since the setting is global.
 
 mod common;
