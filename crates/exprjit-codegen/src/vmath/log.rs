@@ -50,6 +50,15 @@ pub(super) struct ParsedLog {
     idx: super::Value,
 }
 
+/// What [`Vm::log_table_reduce`] gives: the exponent `kd` (as a float),
+/// the reduced argument `r`, `w = kd ln2_hi + log(c)_hi` and `log(c)_lo`.
+struct TableLog {
+    kd: V,
+    r: V,
+    w: V,
+    logc_lo: V,
+}
+
 /// `u = 2^e m`, see [`Vm::decompose`].
 pub(super) struct Decomposed {
     pub(super) sub: M,
@@ -351,10 +360,10 @@ impl Vm<'_, '_> {
         self.sel(same, x, y)
     }
 
-    /// `log(u) + corr` for positive normal finite `u` (`corr` is `c / u`
-    /// for the low part `c` of a double-double `u + c`), with FMA: the table
-    /// method described at [`Vm::log1p_table`].
-    fn log_table_core(&mut self, u: V, corr: Option<V>) -> V {
+    /// The table step shared by [`Vm::log_table_core`] and [`Vm::log_pow`]:
+    /// `u = 2^k z`, `r = z invc - 1` (exact with FMA) and
+    /// `w = k ln2_hi + log(c)_hi`, with the table's low part of `log(c)`.
+    fn log_table_reduce(&mut self, u: V) -> TableLog {
         let ParsedLog { kd, z, idx } = self.log_parse(u);
         let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
         let (e0, e1) = self.gather_raw(table, idx, 0);
@@ -365,6 +374,14 @@ impl Vm<'_, '_> {
         let r = self.mla(z, invc, mone);
         let ln2_hi = self.c(LOG_LN2_HI);
         let w = self.mla(kd, ln2_hi, logc_hi);
+        TableLog { kd, r, w, logc_lo }
+    }
+
+    /// `log(u) + corr` for positive normal finite `u` (`corr` is `c / u`
+    /// for the low part `c` of a double-double `u + c`), with FMA: the table
+    /// method described at [`Vm::log1p_table`].
+    fn log_table_core(&mut self, u: V, corr: Option<V>) -> V {
+        let TableLog { kd, r, w, logc_lo } = self.log_table_reduce(u);
         let (hi, lo) = self.fast_two_sum(w, r);
         let ln2_lo = self.c(LOG_LN2_LO);
         let lo = self.mla(kd, ln2_lo, lo);
@@ -387,16 +404,7 @@ impl Vm<'_, '_> {
     /// added as a Fast2Sum, and the longer polynomial `LOG_POW` (glibc's
     /// `pow` carries its logarithm the same way).
     pub(super) fn log_pow(&mut self, x: V) -> (V, V) {
-        let ParsedLog { kd, z, idx } = self.log_parse(x);
-        let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
-        let (e0, e1) = self.gather_raw(table, idx, 0);
-        let (invc, logc_hi) = self.transpose(e0, e1);
-        let (f0, f1) = self.gather_raw(table, idx, 16);
-        let (logc_lo, _) = self.transpose(f0, f1);
-        let mone = self.c(-1.0);
-        let r = self.mla(z, invc, mone);
-        let ln2_hi = self.c(LOG_LN2_HI);
-        let w = self.mla(kd, ln2_hi, logc_hi);
+        let TableLog { kd, r, w, logc_lo } = self.log_table_reduce(x);
         let (t1, l1) = self.fast_two_sum(w, r);
         // -r^2/2 = ah + al exactly; |ah| < 2^-9 |t1| (or t1 = r).
         let ar = self.mulc(r, -0.5);
