@@ -92,9 +92,15 @@ pub fn choose_engine(
 
 /// Below this many work units the pool's wake-up and join (a few tens of
 /// microseconds on a 2-core VM) cost more than a second thread saves.
-// PERF: to be calibrated by the benchmark; rayon's round trip measured at
-// 5-20 us on the dev VM, one work unit ~0.3-1 ns.
-pub const PARALLEL_MIN_WORK: usize = 1 << 17;
+// PERF: from the benchmark at 102fea4 (dev VM, 2 vCPUs): handing work to
+// the pool and joining costs ~20-25 us, and a work unit of a cheap kernel
+// ~0.03 ns (0.07 for the libm-heavy ones). At 1 << 17 the polynomial at 1e4
+// elements (170K units) ran 1.30 ns/elem on 2 threads against 0.52 on one,
+// and the 128^2 and 256^2 diffusion steps (0.4M, 1.6M) 3x and 1.5x slower;
+// at 1e6 units `a*b+c` (1e5 elements) breaks even. Not calibrated per
+// machine: one constant for all kernels costs the libm-heavy ones between
+// 0.5M and 1M units (trig at 1e4: 34 us on 2 threads, 49 on one).
+pub const PARALLEL_MIN_WORK: usize = 1 << 20;
 
 /// The thread count for a call of `elements` elements.
 pub fn threads_for(elements: usize, work_per_element: usize, max_threads: usize) -> usize {
