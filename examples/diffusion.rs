@@ -94,9 +94,10 @@
 //! ```
 //!
 //! Below ~512 x 512 a step costs microseconds and the call overhead and
-//! thread hand-off dominate (two threads are slower than one at 128 and
-//! 256: the parallel threshold in `strategy.rs` is too low for this
-//! kernel); the multi-pass executor is 4-50x slower at every size, and the
+//! thread hand-off dominate (two threads were slower than one at 128 and
+//! 256 in this run; the parallel threshold in `strategy.rs` has since been
+//! raised from 2^17 to 2^20 work units, which keeps 128 x 128 on one
+//! thread, not yet 256 x 256); the multi-pass executor is 4-50x slower at every size, and the
 //! first call of the expression pays ~1.2 ms of compilation, about 100
 //! steps of a 128 x 128 grid.
 
