@@ -135,6 +135,8 @@ fn run_tile(
     debug_assert!(inputs.iter().all(|i| i.strides.len() == nd));
     let mut operands: Vec<KOperand<'_>> = Vec::with_capacity(inputs.len());
     let mut offsets: Vec<usize> = Vec::with_capacity(inputs.len());
+    // The operands of one streamed chunk, reused from chunk to chunk.
+    let mut shifted: Vec<KOperand<'_>> = Vec::with_capacity(inputs.len());
     // Each input's step from one row to the next (in place: the output's).
     let row_strides: Vec<isize> = inputs
         .iter()
@@ -180,15 +182,12 @@ fn run_tile(
             let mut done = 0;
             while done < n && result.is_ok() {
                 let m = chunk.min(n - done);
-                let shifted: Vec<KOperand<'_>> = inputs
-                    .iter()
-                    .zip(&offsets)
-                    .map(|(input, &abs)| {
-                        let stride = input.strides[nd - 1];
-                        let at = abs as isize + done as isize * stride;
-                        KOperand::new(input.bytes, input.dtype, at.max(0) as usize, stride)
-                    })
-                    .collect();
+                shifted.clear();
+                shifted.extend(inputs.iter().zip(&offsets).map(|(input, &abs)| {
+                    let stride = input.strides[nd - 1];
+                    let at = abs as isize + done as isize * stride;
+                    KOperand::new(input.bytes, input.dtype, at.max(0) as usize, stride)
+                }));
                 stream::with_scratch(|scratch| {
                     let tmp = &mut scratch[..m * size];
                     match kernel.run(&shifted, KOutput::Separate(tmp)) {
