@@ -6,7 +6,7 @@
 use crate::construct::Limit;
 use crate::format;
 use crate::problem::Problem;
-use exprjit::internals::ir::{Func, InstKind};
+use exprjit::internals::ir::{Func, InstKind, Program};
 use exprjit::{Array, Data, Elem, Engine, EngineChoice, Mode, Options, Trace, Vars};
 use std::time::{Duration, Instant};
 
@@ -25,11 +25,22 @@ const ENGINES: [(&str, Engine); 3] = [
     ("multi-pass, reused", Engine::MultiPass(Mode::InPlace)),
 ];
 
-/// Times `text` (already type checked into `func`) on every engine.
+/// Every function of `program`: its reductions' inputs (recursively),
+/// then `main`.
+fn funcs(program: &Program) -> Vec<&Func> {
+    let mut out = Vec::new();
+    for r in &program.reductions {
+        out.extend(funcs(&r.input));
+    }
+    out.push(&program.main);
+    out
+}
+
+/// Times `text` (already type checked into `program`) on every engine.
 pub(crate) fn time(
     text: &str,
     offset: usize,
-    func: &Func,
+    program: &Program,
     vars: &Vars<'_>,
     limit: &Limit,
     budget: Duration,
@@ -44,24 +55,39 @@ pub(crate) fn time(
         exprjit::evaluate_with(text, vars, &fused).map_err(|e| Problem::expr(e, offset))?;
     let elements = first.elements;
     let out_bytes = (out.len() * out.dtype().size()) as u128;
-    let in_bytes: u128 = func
-        .params
+    // The variables read (each once, however many functions name it).
+    let mut names: Vec<&str> = funcs(program)
         .iter()
-        .filter_map(|p| vars.get(&p.name))
+        .flat_map(|f| f.params.iter().map(|p| p.name.as_str()))
+        .filter(|n| vars.get(n).is_some())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let in_bytes: u128 = names
+        .iter()
+        .filter_map(|n| vars.get(n))
         .map(|o| {
             let len: usize = o.shape().iter().product();
             (len * o.dtype().size()) as u128
         })
         .sum();
     let moved = in_bytes + out_bytes;
-    let arrays = func
-        .params
+    let arrays = names
         .iter()
-        .filter(|p| vars.get(&p.name).is_some_and(|o| !o.shape().is_empty()))
+        .filter(|n| vars.get(n).is_some_and(|o| !o.shape().is_empty()))
         .count();
+    let what = if program.reductions.is_empty() {
+        format!("{elements} elements of {}", out.dtype())
+    } else {
+        format!(
+            "{elements} elements computed (the reductions' included) for {} {} result{}",
+            out.len(),
+            out.dtype(),
+            if out.len() == 1 { "" } else { "s" }
+        )
+    };
     let mut s = format!(
-        "{elements} elements of {}, {} moved per call ({arrays} input array{} read, the output written)\n",
-        out.dtype(),
+        "{what}, {} moved per call ({arrays} input array{} read, the output written)\n",
         format::bytes(moved),
         if arrays == 1 { "" } else { "s" },
     );
@@ -71,9 +97,9 @@ pub(crate) fn time(
         format::duration(first.compile_time),
     ));
     // The multi-pass executor keeps at most one temporary per operation.
-    let ops = func
-        .insts
+    let ops = funcs(program)
         .iter()
+        .flat_map(|f| &f.insts)
         .filter(|i| matches!(i.kind, InstKind::Apply(..)))
         .count() as u128;
     let mut medians = Vec::new();

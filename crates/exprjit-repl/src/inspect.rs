@@ -66,11 +66,6 @@ fn node(e: &Expr) -> String {
     }
 }
 
-/// The typed, simplified IR of `text` for the session's variables.
-pub(crate) fn func(text: &str, offset: usize, vars: &Vars<'_>) -> Result<Func, Problem> {
-    ir::compile(text, vars).map_err(|e| Problem::expr(e, offset))
-}
-
 /// The layout each parameter of `func` gets when the session's (contiguous)
 /// variables are broadcast together, as the runtime's planner chooses it:
 /// the stride along the last result dimension that is not 1.
@@ -244,7 +239,7 @@ mod tests {
             .with("col", &col)
             .with("row", &row)
             .with("k", 2.0);
-        let f = func("m + col + row + k", 0, &vars).expect("checks");
+        let f = program("m + col + row + k", 0, &vars).expect("checks").main;
         assert_eq!(
             layouts(&f, &vars),
             vec![

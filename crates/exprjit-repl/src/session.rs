@@ -270,8 +270,9 @@ impl Session {
                 needs_expr(name)?;
                 let vars = self.bindings();
                 self.guard(arg, offset, &vars)?;
-                let func = inspect::func(arg, offset, &vars)?;
-                reply.out = bench::time(arg, offset, &func, &vars, &self.limit, self.time_budget)?;
+                let program = inspect::program(arg, offset, &vars)?;
+                reply.out =
+                    bench::time(arg, offset, &program, &vars, &self.limit, self.time_budget)?;
             }
             "threads" => {
                 if arg.is_empty() {
