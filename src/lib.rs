@@ -16,10 +16,10 @@
 pub use exprjit_runtime::{
     Accuracy, Array, CacheStats, DType, Data, Elem, Element, Elements, ElementsMut, Engine,
     EngineChoice, Error, ErrorKind, IntoOperand, KernelStats, Layout, Mode, Operand, Options,
-    Prepared, Scalar, Trace, Vars, View, ViewError, accuracy, detect_number_of_cores, evaluate,
-    evaluate_in_place, evaluate_in_place_with, evaluate_into, evaluate_into_with, evaluate_with,
-    num_threads, set_accuracy, set_num_threads, set_pinning, set_streaming_threshold,
-    set_tile_size,
+    Prepared, Scalar, Trace, Vars, View, ViewError, accuracy, clear_interrupt,
+    detect_number_of_cores, evaluate, evaluate_in_place, evaluate_in_place_with, evaluate_into,
+    evaluate_into_with, evaluate_with, interrupt, num_threads, set_accuracy, set_num_threads,
+    set_pinning, set_streaming_threshold, set_tile_size,
 };
 
 #[cfg(feature = "ndarray")]

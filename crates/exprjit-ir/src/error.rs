@@ -104,6 +104,9 @@ pub enum ErrorKind {
     TooLarge {
         what: String,
     },
+    /// Stopped by `exprjit::interrupt()` (Ctrl-C in the REPL) before it
+    /// finished; an output buffer holds a partial result.
+    Interrupted,
     /// A bug in exprjit (an IR invariant broken, inputs that do not match
     /// the compiled signature); never caused by the expression text alone.
     Internal(String),
@@ -200,6 +203,7 @@ impl Error {
                 format!("'{name}' is both the output and an input read at other positions")
             }
             ErrorKind::TooLarge { what } => format!("too large: {what}"),
+            ErrorKind::Interrupted => "interrupted".to_string(),
             ErrorKind::Internal(msg) => format!("internal error (a bug in exprjit): {msg}"),
         }
     }

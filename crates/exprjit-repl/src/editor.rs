@@ -167,6 +167,10 @@ pub(crate) fn run(session: &mut Session, color: bool) -> Option<i32> {
         "exprjit {}: type an expression, :help for help, Ctrl-D to leave",
         env!("CARGO_PKG_VERSION")
     );
+    // Ctrl-C while an expression runs stops it (at its next tile) instead
+    // of the process; at the prompt the line editor reads it as a key. If
+    // no handler can be installed, Ctrl-C ends the process as before.
+    let _ = ctrlc::set_handler(exprjit::interrupt);
     let mut errors = 0;
     loop {
         match editor.readline(">>> ") {
@@ -179,6 +183,7 @@ pub(crate) fn run(session: &mut Session, color: bool) -> Option<i32> {
                     }
                 }
                 let input = crate::join_continuations(&input);
+                exprjit::clear_interrupt();
                 let reply = crate::execute(session, &input);
                 crate::print_reply(&reply, color, None);
                 if reply.quit {

@@ -94,6 +94,7 @@ pub(crate) fn run(
     };
     if threads <= 1 || ntiles == 1 {
         for (t, piece) in pieces.into_iter().enumerate() {
+            crate::check_interrupt()?;
             run_tile(kernel, plan, inputs, t * tile, piece, streaming)?;
         }
         stream::fence();
@@ -102,7 +103,8 @@ pub(crate) fn run(
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     crate::pool::pool(threads).install(|| {
         pieces.into_par_iter().enumerate().for_each(|(t, piece)| {
-            if let Err(e) = run_tile(kernel, plan, inputs, t * tile, piece, streaming)
+            if let Err(e) = crate::check_interrupt()
+                .and_then(|()| run_tile(kernel, plan, inputs, t * tile, piece, streaming))
                 && let Ok(mut slot) = first_error.lock()
             {
                 slot.get_or_insert(e);

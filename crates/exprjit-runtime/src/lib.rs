@@ -35,6 +35,29 @@ pub use pool::{
 pub use prepared::Prepared;
 pub use strategy::{Engine, EngineChoice};
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks every evaluation running now to stop at its next tile (or
+/// reduction block) with [`ErrorKind::Interrupted`]; evaluations started
+/// later stop too, until [`clear_interrupt`]. Async-signal-safe (one atomic
+/// store): the REPL calls it from its Ctrl-C handler.
+pub fn interrupt() {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Lets evaluations run to the end again after [`interrupt`].
+pub fn clear_interrupt() {
+    INTERRUPTED.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `Err(Interrupted)` once [`interrupt`] was called (checked between tiles).
+pub(crate) fn check_interrupt() -> Result<(), Error> {
+    if INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(Error::new(ErrorKind::Interrupted, None, ""));
+    }
+    Ok(())
+}
+
 /// Sets the output size in bytes from which results are written with
 /// non-temporal stores (0: automatic, twice the last-level cache). For
 /// tests and experiments.

@@ -449,6 +449,7 @@ impl Blocks<'_, '_> {
         let mut partials = vec![T::default(); total];
         let scratch_len = self.line.min(REDUCE_BLOCK);
         let task = |c: usize, slots: &mut [T], scratch: &mut Vec<T>| -> Result<(), Error> {
+            crate::check_interrupt()?;
             for (k, slot) in slots.iter_mut().enumerate() {
                 *slot = self.partial(c * task_blocks + k, scratch)?;
             }
