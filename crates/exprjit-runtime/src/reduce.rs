@@ -212,10 +212,13 @@ fn reduce(
     // with spans of its own text).
     let cached = resolve(&r.input_text, scope.env, &|_| None).is_ok()
         && cache::lock().has_kernel(&r.input_text, scope.env, &variant);
+    // The fold is an operation per element too: `sum(a)` of 1e8 elements
+    // is no small call even though its input `a` has no operations (it ran
+    // multi-pass, copying `a` before folding it).
     let engine = strategy::choose_engine(
         opts.engine,
         len,
-        strategy::ops_per_element(&acc),
+        strategy::ops_per_element(&acc) + 1,
         cached,
         scope.sightings,
     );
