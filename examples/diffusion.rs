@@ -16,7 +16,7 @@
 //! cargo run --release --example diffusion -- --sizes 64,128,256,512,1024,2048,4096
 //! ```
 //!
-//! One run of `--size 2048 --steps 200` (commit 1205e16 + the vmath merge,
+//! One run of `--size 2048 --steps 200` (commit 302cb1d,
 //! AMD EPYC (Zen 5), 2 vCPUs of a shared KVM guest, L2 1 MiB, L3 32 MiB,
 //! load average ~1, 2026-11-26 03:40 UTC):
 //!
