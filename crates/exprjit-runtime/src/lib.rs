@@ -366,6 +366,23 @@ pub(crate) struct Bound<'a> {
     strides: Vec<isize>,
 }
 
+/// The planner's view of bound operands read through their resolved
+/// `rolls` (one list per operand, as [`resolve_param_rolls`] gives them).
+pub(crate) fn sources<'a>(
+    bound: &'a [Bound<'_>],
+    rolls: &'a [Vec<(usize, usize)>],
+) -> Vec<plan::Source<'a>> {
+    bound
+        .iter()
+        .zip(rolls)
+        .map(|(b, r)| plan::Source {
+            shape: &b.shape,
+            strides: &b.strides,
+            rolls: r,
+        })
+        .collect()
+}
+
 pub(crate) fn bind<'a>(op: &'a Operand<'_>, scalar: &'a [u8; 8]) -> Bound<'a> {
     match op {
         Operand::View(v) => Bound {
@@ -747,15 +764,7 @@ fn run_main(
     }
 
     // Plan the iteration.
-    let sources: Vec<plan::Source<'_>> = bound
-        .iter()
-        .zip(&rolls)
-        .map(|(b, r)| plan::Source {
-            shape: &b.shape,
-            strides: &b.strides,
-            rolls: r,
-        })
-        .collect();
+    let sources = sources(&bound, &rolls);
     let plan = Plan::new(&sources).map_err(|i| shape_error(func, &shapes, i, text))?;
 
     // The output dtype and buffer.

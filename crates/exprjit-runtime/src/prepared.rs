@@ -5,7 +5,7 @@
 //! (its kernels cached there).
 
 use crate::exec::{self, Input, Target};
-use crate::plan::{Plan, Source};
+use crate::plan::Plan;
 use crate::{
     Array, DType, Error, ErrorKind, Options, Scalar, Trace, alloc_result, cache, data_target,
     operand::Operand, strategy,
@@ -191,15 +191,7 @@ impl Prepared {
             .collect();
         let shapes: Vec<&[usize]> = bound.iter().map(|b| b.shape.as_slice()).collect();
         let rolls = crate::resolve_param_rolls(&self.func, &shapes, &self.text)?;
-        let sources: Vec<Source<'_>> = bound
-            .iter()
-            .zip(&rolls)
-            .map(|(b, r)| Source {
-                shape: &b.shape,
-                strides: &b.strides,
-                rolls: r,
-            })
-            .collect();
+        let sources = crate::sources(&bound, &rolls);
         let plan = Plan::new(&sources).map_err(|i| {
             Error::new(
                 ErrorKind::ShapeMismatch {

@@ -259,15 +259,7 @@ fn reduce(
             // numpy's way: the input materialised, then folded.
             cache::lock().count_multipass();
             t_run = Instant::now();
-            let flat_sources: Vec<Source<'_>> = bound
-                .iter()
-                .zip(&rolls)
-                .map(|(b, r)| Source {
-                    shape: &b.shape,
-                    strides: &b.strides,
-                    rolls: r,
-                })
-                .collect();
+            let flat_sources = crate::sources(&bound, &rolls);
             let flat = Plan::new(&flat_sources).map_err(|i| shape_error(func, &shapes, i, text))?;
             let flat_inputs = exec_inputs(&bound, &flat);
             let tile = strategy::tile_for(

@@ -228,14 +228,7 @@ impl Vm<'_, '_> {
         if base == Base::E {
             return self.log_table_core(x, None);
         }
-        let ParsedLog { kd, z, idx } = self.log_parse(x);
-        let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
-        let (e0, e1) = self.gather_raw(table, idx, 0);
-        let (invc, logc_hi) = self.transpose(e0, e1);
-        let (f0, f1) = self.gather_raw(table, idx, 16);
-        let (logc_lo, _) = self.transpose(f0, f1);
-        let mone = self.c(-1.0);
-        let r = self.mla(z, invc, mone);
+        let (kd, r, logc_hi, logc_lo) = self.log_table_lookup(x);
         // log1p(r) - r = r^2 (-1/2 + r P(r)).
         let r2 = self.mul(r, r);
         let [c3, c4, c5, c6] = coeffs::LOG_T;
@@ -364,6 +357,17 @@ impl Vm<'_, '_> {
     /// `u = 2^k z`, `r = z invc - 1` (exact with FMA) and
     /// `w = k ln2_hi + log(c)_hi`, with the table's low part of `log(c)`.
     fn log_table_reduce(&mut self, u: V) -> TableLog {
+        let (kd, r, logc_hi, logc_lo) = self.log_table_lookup(u);
+        let ln2_hi = self.c(LOG_LN2_HI);
+        let w = self.mla(kd, ln2_hi, logc_hi);
+        TableLog { kd, r, w, logc_lo }
+    }
+
+    /// The table lookup of every table logarithm: `u = 2^k z`, the entry
+    /// `(invc, log(c)_hi, log(c)_lo)` of `z`'s interval, and
+    /// `r = z invc - 1` (exact with FMA). Gives `(k, r, log(c)_hi,
+    /// log(c)_lo)`.
+    fn log_table_lookup(&mut self, u: V) -> (V, V, V, V) {
         let ParsedLog { kd, z, idx } = self.log_parse(u);
         let table = self.pool.table("log", tables::LOG_TAB.as_flattened());
         let (e0, e1) = self.gather_raw(table, idx, 0);
@@ -372,9 +376,7 @@ impl Vm<'_, '_> {
         let (logc_lo, _) = self.transpose(f0, f1);
         let mone = self.c(-1.0);
         let r = self.mla(z, invc, mone);
-        let ln2_hi = self.c(LOG_LN2_HI);
-        let w = self.mla(kd, ln2_hi, logc_hi);
-        TableLog { kd, r, w, logc_lo }
+        (kd, r, logc_hi, logc_lo)
     }
 
     /// `log(u) + corr` for positive normal finite `u` (`corr` is `c / u`
