@@ -10,12 +10,15 @@
 //! `cache-misses.svg`. It needs valgrind (`apt-get install valgrind`) and
 //! says so, exiting non-zero, when it is missing.
 
+#[path = "inputs.rs"]
+mod inputs;
 #[path = "report.rs"]
 mod report;
 #[path = "stencil.rs"]
 mod stencil;
 
 use exprjit::{Engine, EngineChoice, Mode, Options, Vars};
+use inputs::uniform;
 use std::process::Command;
 
 /// The simulated caches: 32 KiB 8-way D1, 2 MiB 16-way LL, 64-byte lines.
@@ -28,18 +31,6 @@ const GRID: usize = 1024;
 
 const WORKLOADS: [&str; 3] = ["sum(v*v)", "a*b+c", "diffusion"];
 const ENGINES: [&str; 4] = ["scattered", "multipass", "multipass in-place", "fused"];
-
-fn uniform(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        })
-        .collect()
-}
 
 /// Each element boxed on the heap, allocated in shuffled order: the
 /// analogue of a Python list of floats.

@@ -7,12 +7,15 @@
 //! or `-- --quick` (about a minute). Writes `target/exprjit-bench/`
 //! `report.md`, `results.json` and SVG charts.
 
+#[path = "inputs.rs"]
+mod inputs;
 #[path = "report.rs"]
 mod report;
 #[path = "stencil.rs"]
 mod stencil;
 
 use exprjit::{DType, Engine, EngineChoice, Mode, Options, Vars};
+use inputs::uniform;
 use report::Record;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -47,19 +50,6 @@ fn measure(b: Budget, mut f: impl FnMut()) -> (f64, f64, f64) {
     let median = per_call[per_call.len() / 2];
     let spread = (per_call[per_call.len() - 1] - per_call[0]) / median;
     (median, per_call[0], spread)
-}
-
-/// Uniform values in (0, 1) from a fixed-seed xorshift generator.
-fn uniform(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        })
-        .collect()
 }
 
 /// A hand-written Rust loop computing a workload over `(a, b, c)` into `o`.
