@@ -133,11 +133,7 @@ impl ViewSpec {
         self.order.len() == n
             && self.reversed.len() == n
             && self.zero.len() == n
-            && self
-                .zero
-                .iter()
-                .zip(&v.constant)
-                .all(|(z, c)| !*z || *c)
+            && self.zero.iter().zip(&v.constant).all(|(z, c)| !*z || *c)
     }
 }
 
@@ -157,19 +153,23 @@ pub struct Laid {
 /// buffers (a kernel that reads a gap is caught).
 fn garbage(dtype: DType, i: usize) -> Scalar {
     match dtype {
-        DType::Bool => Scalar::Bool(i % 2 == 0),
-        DType::I32 => Scalar::I32(if i % 2 == 0 { -0x5A5A_5A5B } else { 0x3C3C_3C3D }),
-        DType::I64 => Scalar::I64(if i % 2 == 0 {
+        DType::Bool => Scalar::Bool(i.is_multiple_of(2)),
+        DType::I32 => Scalar::I32(if i.is_multiple_of(2) {
+            -0x5A5A_5A5B
+        } else {
+            0x3C3C_3C3D
+        }),
+        DType::I64 => Scalar::I64(if i.is_multiple_of(2) {
             -0x5A5A_5A5A_5A5A_5A5B
         } else {
             0x0123_4567_89AB_CDEF
         }),
-        DType::F32 => Scalar::F32(if i % 2 == 0 {
+        DType::F32 => Scalar::F32(if i.is_multiple_of(2) {
             f32::from_bits(0x7FC0_DEAD)
         } else {
             -1.2345e37
         }),
-        DType::F64 => Scalar::F64(if i % 2 == 0 {
+        DType::F64 => Scalar::F64(if i.is_multiple_of(2) {
             f64::from_bits(0x7FF8_0000_DEAD_BEEF)
         } else {
             -1.2345e300
@@ -216,6 +216,27 @@ pub fn lay_out(v: &Var, form: &Form) -> Laid {
         Form::Scalar if v.shape.is_empty() => plain(Form::Scalar),
         Form::Scalar => plain(Form::Slice),
         Form::View(spec) if !spec.fits(v) => plain(Form::Slice),
+        Form::View(spec) if v.is_empty() && !v.shape.is_empty() => {
+            // Nothing to lay out (the shape may be enormous): garbage only,
+            // strides as given (no view of nothing is checked against them).
+            let mut data = Data::zeros(v.dtype, 2 * spec.pad);
+            for i in 0..data.len() {
+                data.set(i, garbage(v.dtype, i));
+            }
+            let strides = contiguous_strides(&v.shape)
+                .into_iter()
+                .zip(&spec.reversed)
+                .map(|(s, r)| if *r { s.saturating_neg() } else { s })
+                .collect();
+            Laid {
+                name: v.name.clone(),
+                form: form.clone(),
+                data,
+                offset: 0,
+                shape: v.shape.clone(),
+                strides,
+            }
+        }
         Form::View(spec) => {
             let n = v.shape.len();
             let total = v.len();
@@ -231,10 +252,10 @@ pub fn lay_out(v: &Var, form: &Form) -> Laid {
                 step = step.saturating_mul(v.shape[axis] as isize);
             }
             let mut offset = spec.pad as isize;
-            for k in 0..n {
-                if spec.reversed[k] && v.shape[k] > 0 {
-                    offset += (v.shape[k] as isize - 1) * strides[k];
-                    strides[k] = -strides[k];
+            for ((s, &len), &rev) in strides.iter_mut().zip(&v.shape).zip(&spec.reversed) {
+                if rev && len > 0 {
+                    offset += (len as isize - 1) * *s;
+                    *s = -*s;
                 }
             }
             let reach: isize = (0..n)
@@ -303,7 +324,8 @@ impl Laid {
     }
 
     fn view(&self) -> Operand<'_> {
-        let v = with_slice!(&self.data, s => View::strided(s, self.offset, &self.shape, &self.strides));
+        let v =
+            with_slice!(&self.data, s => View::strided(s, self.offset, &self.shape, &self.strides));
         match v {
             Ok(v) => Operand::View(v),
             // Unreachable for layouts built by `lay_out`; a scalar keeps
@@ -315,7 +337,9 @@ impl Laid {
     /// Rust that builds this operand, binding `let NAME = ...;`.
     pub fn rust(&self) -> String {
         let ty = rust_type(self.data.dtype());
-        let vals = rust_values(&self.data, usize::MAX);
+        // A reproducer that did not shrink may be long; past this many
+        // values it is cut (and says so).
+        let vals = rust_values(&self.data, 512);
         let n = &self.name;
         match &self.form {
             Form::Scalar if self.shape.is_empty() && !self.data.is_empty() => {
@@ -363,15 +387,21 @@ pub fn rust_scalar(x: Scalar) -> String {
         Scalar::I64(i) => i.to_string(),
         Scalar::F32(v) if v.is_nan() && v.to_bits() == f32::NAN.to_bits() => "f32::NAN".into(),
         Scalar::F32(v) if v.is_nan() => format!("f32::from_bits({:#010x})", v.to_bits()),
-        Scalar::F32(v) if v.is_infinite() => {
-            if v > 0.0 { "f32::INFINITY" } else { "f32::NEG_INFINITY" }.into()
+        Scalar::F32(v) if v.is_infinite() => if v > 0.0 {
+            "f32::INFINITY"
+        } else {
+            "f32::NEG_INFINITY"
         }
+        .into(),
         Scalar::F32(v) => format!("{v:?}"),
         Scalar::F64(v) if v.is_nan() && v.to_bits() == f64::NAN.to_bits() => "f64::NAN".into(),
         Scalar::F64(v) if v.is_nan() => format!("f64::from_bits({:#018x})", v.to_bits()),
-        Scalar::F64(v) if v.is_infinite() => {
-            if v > 0.0 { "f64::INFINITY" } else { "f64::NEG_INFINITY" }.into()
+        Scalar::F64(v) if v.is_infinite() => if v > 0.0 {
+            "f64::INFINITY"
+        } else {
+            "f64::NEG_INFINITY"
         }
+        .into(),
         Scalar::F64(v) => format!("{v:?}"),
     }
 }

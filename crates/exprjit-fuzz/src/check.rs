@@ -10,7 +10,7 @@
 
 use crate::case::{Case, Form, Laid, lay_out, vars};
 use crate::expr::{Node, Reject, infer};
-use crate::run::{Entry, EngineSel, Outcome, Ran, RunSpec, execute, guarded, in_place_case};
+use crate::run::{EngineSel, Entry, Outcome, Ran, RunSpec, execute, guarded, in_place_case};
 use exprjit::internals::ir::{Array, DType, Data, Scalar};
 use exprjit::{Accuracy, Engine, ErrorKind};
 use std::collections::HashMap;
@@ -89,6 +89,19 @@ pub fn normalize(s: &str) -> String {
     out
 }
 
+/// A panic's message with its place shortened to the file's name (the
+/// toolchain's paths hold a commit hash).
+fn panic_key(p: &str) -> String {
+    match p.rsplit_once(" at ") {
+        Some((msg, place)) => {
+            let file = place.rsplit('/').next().unwrap_or(place);
+            let file = file.split(':').next().unwrap_or(file);
+            format!("{msg} (in {file})")
+        }
+        None => p.to_string(),
+    }
+}
+
 /// The variant name of an error kind (`ShapeMismatch`).
 pub fn kind_name(k: &ErrorKind) -> String {
     let d = format!("{k:?}");
@@ -131,7 +144,11 @@ pub fn ulps(a: Scalar, b: Scalar) -> u64 {
         if b >> 31 == 1 { -mag } else { mag }
     }
     if a.is_nan() || b.is_nan() {
-        return if a.is_nan() && b.is_nan() { 0 } else { u64::MAX };
+        return if a.is_nan() && b.is_nan() {
+            0
+        } else {
+            u64::MAX
+        };
     }
     match (a, b) {
         (Scalar::F64(x), Scalar::F64(y)) => (ord64(x) - ord64(y)).unsigned_abs() as u64,
@@ -151,7 +168,11 @@ fn diff(got: &Array, want: &Array, max_ulps: u64) -> Option<(String, String)> {
     if got.shape() != want.shape() {
         return Some((
             "shape".into(),
-            format!("shape {:?} where {:?} was expected", got.shape(), want.shape()),
+            format!(
+                "shape {:?} where {:?} was expected",
+                got.shape(),
+                want.shape()
+            ),
         ));
     }
     let mut first = None;
@@ -402,7 +423,11 @@ impl<'c> Ctx<'c> {
         let mut out = Vec::new();
         match &r0 {
             Outcome::Panic(p) => {
-                out.push(self.failure(Class::Panic, p, format!("the reference panicked: {p}")));
+                out.push(self.failure(
+                    Class::Panic,
+                    &panic_key(p),
+                    format!("the reference panicked: {p}"),
+                ));
                 return out;
             }
             Outcome::Error(e) if e.is_internal() => {
@@ -588,7 +613,10 @@ impl<'c> Ctx<'c> {
                         // The target is read in place only when the
                         // elementwise part reads it; a bool buffer cannot
                         // be (`UnsupportedDType`).
-                        let read = self.tree.as_ref().is_some_and(|t| t.reads_elementwise(target));
+                        let read = self
+                            .tree
+                            .as_ref()
+                            .is_some_and(|t| t.reads_elementwise(target));
                         if *dtype == DType::Bool && read {
                             errors.push(ErrorKind::UnsupportedDType {
                                 op: "in-place evaluation".into(),
@@ -686,7 +714,7 @@ impl<'c> Ctx<'c> {
         len: usize,
     ) -> Result<(), (Class, String, String)> {
         match &ran.outcome {
-            Outcome::Panic(p) => Err((Class::Panic, p.clone(), String::new())),
+            Outcome::Panic(p) => Err((Class::Panic, panic_key(p), String::new())),
             Outcome::Error(e) if e.is_internal() => {
                 let key = match e.kind() {
                     ErrorKind::Internal(m) => m.clone(),
@@ -708,7 +736,11 @@ impl<'c> Ctx<'c> {
                     let want: Vec<String> = expect.errors.iter().map(kind_name).collect();
                     Err((
                         Class::ErrorKind,
-                        format!("Err({}) where Err({}) was expected", kind_name(e.kind()), want.join(" or ")),
+                        format!(
+                            "Err({}) where Err({}) was expected",
+                            kind_name(e.kind()),
+                            want.join(" or ")
+                        ),
                         String::new(),
                     ))
                 }
@@ -864,11 +896,10 @@ pub fn node_check(
         let reference = match c_fn {
             Some(f) => {
                 let x = match &subst.children()[..] {
-                    [Node::Name(n)] if n.starts_with("fz_") => {
-                        extra.first().map(|(_, a)| a.clone()).ok_or_else(|| {
-                            ("fast: operand".to_string(), String::new())
-                        })?
-                    }
+                    [Node::Name(n)] if n.starts_with("fz_") => extra
+                        .first()
+                        .map(|(_, a)| a.clone())
+                        .ok_or_else(|| ("fast: operand".to_string(), String::new()))?,
                     [c] => eval_text(&c.to_string(), &laid, &[], &interp_opts())
                         .map_err(|m| ("fast: reference fails".to_string(), m))?,
                     _ => return Err(("fast: arity".into(), String::new())),
@@ -897,7 +928,10 @@ pub fn node_check(
                             " ({})",
                             extra
                                 .iter()
-                                .map(|(n, a)| format!("{n} = [{}]", crate::case::rust_values(a.data(), 16)))
+                                .map(|(n, a)| format!(
+                                    "{n} = [{}]",
+                                    crate::case::rust_values(a.data(), 16)
+                                ))
                                 .collect::<Vec<_>>()
                                 .join("; ")
                         )

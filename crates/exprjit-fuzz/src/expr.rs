@@ -203,9 +203,7 @@ impl Node {
     /// Whether the variable `name` is read inside a `roll(...)`.
     pub fn rolls_name(&self, name: &str) -> bool {
         match self {
-            Node::Call(f, args) if f == "roll" => {
-                args.iter().any(|a| a.value.mentions(name))
-            }
+            Node::Call(f, args) if f == "roll" => args.iter().any(|a| a.value.mentions(name)),
             _ => self.children().iter().any(|c| c.rolls_name(name)),
         }
     }
@@ -271,6 +269,9 @@ const CONSTANTS: [(&str, f64); 4] = [
     ("nan", f64::NAN),
 ];
 
+/// The variables' dtypes and shapes, by name.
+pub type Scope<'a> = dyn Fn(&str) -> Option<(DType, Vec<usize>)> + 'a;
+
 /// NumPy's broadcasting of two shapes.
 pub fn broadcast(a: &[usize], b: &[usize]) -> Result<Vec<usize>, Reject> {
     let n = a.len().max(b.len());
@@ -303,7 +304,7 @@ pub fn count(shape: &[usize]) -> Option<usize> {
 
 /// The model of `exprjit_ir::check`: `scope` gives each bound variable's
 /// dtype and shape.
-pub fn infer(node: &Node, scope: &dyn Fn(&str) -> Option<(DType, Vec<usize>)>) -> Result<Ty, Reject> {
+pub fn infer(node: &Node, scope: &Scope<'_>) -> Result<Ty, Reject> {
     let ty = infer_inner(node, scope)?;
     if count(&ty.shape).is_none() {
         return Err(Reject::TooLarge);
@@ -322,10 +323,7 @@ fn strong(t: &Ty) -> Ty {
     }
 }
 
-fn infer_inner(
-    node: &Node,
-    scope: &dyn Fn(&str) -> Option<(DType, Vec<usize>)>,
-) -> Result<Ty, Reject> {
+fn infer_inner(node: &Node, scope: &Scope<'_>) -> Result<Ty, Reject> {
     let weak = |s: Scalar| Ty {
         dtype: s.dtype(),
         weak: Some(s),

@@ -275,7 +275,7 @@ fn make_vars(rng: &mut Rng, like: Option<&[Var]>) -> Vec<Var> {
         }
     };
     let mut vars = Vec::new();
-    let huge_case = rng.chance(1, 80);
+    let huge_case = rng.chance(1, 40);
     for (k, (name, dt)) in names.into_iter().enumerate() {
         if huge_case && k == 0 {
             vars.push(huge_var(rng, &name, dt));
@@ -422,7 +422,7 @@ impl ExprGen<'_> {
 
     fn literal(&mut self) -> Node {
         let neg = self.rng.chance(1, 4);
-        let lit = match self.rng.weighted(&[10, 10, 3, 4, 4]) {
+        match self.rng.weighted(&[10, 10, 3, 4, 4]) {
             0 => {
                 let i = *self.rng.pick(&INTS);
                 if neg { Node::int(-i) } else { Node::Int(i) }
@@ -453,8 +453,7 @@ impl ExprGen<'_> {
                 };
                 Node::call(f, vec![inner])
             }
-        };
-        lit
+        }
     }
 
     fn leaf(&mut self) -> Node {
@@ -485,7 +484,10 @@ impl ExprGen<'_> {
     fn inner(&mut self, depth: usize) -> Node {
         use BinaryOp as B;
         let d = depth - 1;
-        match self.rng.weighted(&[14, 6, 4, 6, 4, 3, 5, 5, 14, 3, 1, 3, 5]) {
+        match self
+            .rng
+            .weighted(&[14, 6, 4, 6, 4, 3, 5, 5, 14, 3, 1, 3, 5])
+        {
             0 => {
                 let op = *self.rng.pick(&[B::Add, B::Sub, B::Mul]);
                 self.binary(op, d)
@@ -508,9 +510,10 @@ impl ExprGen<'_> {
                 self.binary(op, d)
             }
             6 => {
-                let op = *self
-                    .rng
-                    .pick(&[UnaryOp::Neg, UnaryOp::Neg, UnaryOp::Invert, UnaryOp::Plus]);
+                let op =
+                    *self
+                        .rng
+                        .pick(&[UnaryOp::Neg, UnaryOp::Neg, UnaryOp::Invert, UnaryOp::Plus]);
                 Node::Unary(op, Box::new(self.expr(d)))
             }
             7 => {
@@ -605,7 +608,11 @@ impl ExprGen<'_> {
             3 => vec![Arg::pos(x), Arg::kw("axis", axis)],
             _ => {
                 if self.rng.chance(1, 2) {
-                    vec![Arg::pos(x), Arg::kw("axis", axis), Arg::kw("keepdims", keep)]
+                    vec![
+                        Arg::pos(x),
+                        Arg::kw("axis", axis),
+                        Arg::kw("keepdims", keep),
+                    ]
                 } else {
                     vec![Arg::pos(x), Arg::kw("keepdims", keep)]
                 }
@@ -644,10 +651,10 @@ impl ExprGen<'_> {
                     }
                     Node::Call(f, args)
                 }
-                other => Node::call(
-                    *self.rng.pick(&["sin", "arctan2", "where", "roll", "sum"]),
-                    vec![other],
-                ),
+                other => {
+                    let f = *self.rng.pick(&["sin", "arctan2", "where", "roll", "sum"]);
+                    Node::call(f, vec![other])
+                }
             },
             4 => {
                 let f = *self.rng.pick(&["sin", "abs", "float32", "clip"]);
@@ -657,7 +664,11 @@ impl ExprGen<'_> {
                 let f = self.rng.pick(&ReduceOp::ALL).name();
                 let args = match self.rng.below(4) {
                     0 => vec![Arg::pos(at), Arg::kw("foo", Node::Int(1))],
-                    1 => vec![Arg::pos(at), Arg::pos(Node::Int(0)), Arg::kw("axis", Node::Int(0))],
+                    1 => vec![
+                        Arg::pos(at),
+                        Arg::pos(Node::Int(0)),
+                        Arg::kw("axis", Node::Int(0)),
+                    ],
                     2 => vec![Arg::pos(at), Arg::kw("keepdims", Node::Int(1))],
                     _ => vec![Arg::pos(at), Arg::pos(Node::Int(0)), Arg::pos(Node::Int(0))],
                 };
@@ -670,26 +681,31 @@ impl ExprGen<'_> {
                     Node::Call("sum".into(), vec![Arg::pos(at), Arg::kw("axis", var)])
                 }
             }
-            7 => {
-                let bad = match self.rng.below(5) {
-                    0 => Node::Binary(BinaryOp::BitAnd, Box::new(at), Box::new(Node::Float(1.5))),
-                    1 => Node::Unary(
-                        UnaryOp::Neg,
-                        Box::new(Node::Binary(BinaryOp::Gt, Box::new(at), Box::new(Node::Int(0)))),
-                    ),
-                    2 => Node::Binary(BinaryOp::Shl, Box::new(at), Box::new(Node::Float(1.0))),
-                    3 => Node::Unary(
-                        UnaryOp::Invert,
-                        Box::new(Node::Binary(BinaryOp::Mul, Box::new(at), Box::new(Node::Float(1.5)))),
-                    ),
-                    _ => Node::Binary(
-                        BinaryOp::Add,
-                        Box::new(Node::Bool(true)),
-                        Box::new(Node::Binary(BinaryOp::Lt, Box::new(at), Box::new(var))),
-                    ),
-                };
-                bad
-            }
+            7 => match self.rng.below(5) {
+                0 => Node::Binary(BinaryOp::BitAnd, Box::new(at), Box::new(Node::Float(1.5))),
+                1 => Node::Unary(
+                    UnaryOp::Neg,
+                    Box::new(Node::Binary(
+                        BinaryOp::Gt,
+                        Box::new(at),
+                        Box::new(Node::Int(0)),
+                    )),
+                ),
+                2 => Node::Binary(BinaryOp::Shl, Box::new(at), Box::new(Node::Float(1.0))),
+                3 => Node::Unary(
+                    UnaryOp::Invert,
+                    Box::new(Node::Binary(
+                        BinaryOp::Mul,
+                        Box::new(at),
+                        Box::new(Node::Float(1.5)),
+                    )),
+                ),
+                _ => Node::Binary(
+                    BinaryOp::Add,
+                    Box::new(Node::Bool(true)),
+                    Box::new(Node::Binary(BinaryOp::Lt, Box::new(at), Box::new(var))),
+                ),
+            },
             8 => Node::Binary(
                 BinaryOp::Add,
                 Box::new(Node::call("int32", vec![at])),
@@ -753,8 +769,8 @@ pub fn mutate_text(rng: &mut Rng, text: &str) -> String {
         }
         1 => {
             let tok = *rng.pick(&[
-                "(", ")", ",", "**", "@", "$", "[0]", " and ", " if ", "1e", ".", "'", "\"",
-                "=", "!", "~~", "--", ">>>", "1_0", "é",
+                "(", ")", ",", "**", "@", "$", "[0]", " and ", " if ", "1e", ".", "'", "\"", "=",
+                "!", "~~", "--", ">>>", "1_0", "é",
             ]);
             for (k, c) in tok.chars().enumerate() {
                 out.insert(at + k, c);

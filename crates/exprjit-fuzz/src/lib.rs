@@ -17,8 +17,8 @@ pub mod shrink;
 
 use case::{Case, Form};
 use check::{Ctx, Failure};
-use exprjit::internals::ir::DType;
 use exprjit::Accuracy;
+use exprjit::internals::ir::DType;
 use report::{Report, Reproducer, Stats};
 use rng::Rng;
 use run::{Bad, EngineSel, Entry, Outcome, RunSpec};
@@ -82,7 +82,13 @@ const ENGINE_WEIGHTS: [u32; 7] = [5, 3, 3, 1, 2, 2, 1];
 /// (The engine matters only for expressions with reductions, which run
 /// through `evaluate_with`'s path; a cold `Auto` call is not one here,
 /// since the prepared expression's text is not new to the cache.)
-pub type PreparedOpts = (EngineSel, Option<usize>, bool, Option<usize>, Option<Accuracy>);
+pub type PreparedOpts = (
+    EngineSel,
+    Option<usize>,
+    bool,
+    Option<usize>,
+    Option<Accuracy>,
+);
 
 fn prepared_options(rng: &mut Rng) -> Vec<PreparedOpts> {
     (0..2)
@@ -240,7 +246,12 @@ pub fn run_case(
         Outcome::Panic(_) => return out,
     }
     let sets: Vec<Vec<Form>> = (0..2)
-        .map(|_| case.vars.iter().map(|v| generate::form(&mut rng, v)).collect())
+        .map(|_| {
+            case.vars
+                .iter()
+                .map(|v| generate::form(&mut rng, v))
+                .collect()
+        })
         .collect();
     for _ in 0..cfg.runs_per_case {
         let spec = random_spec(&mut rng, &case, &sets, &r0, popts);
@@ -316,7 +327,8 @@ pub fn fuzz(cfg: &Config) -> Report {
                     case.text()
                 );
             }
-            let failures = match run::guarded(|| run_case(case, &mut rng, &popts, cfg, &mut stats)) {
+            let failures = match run::guarded(|| run_case(case, &mut rng, &popts, cfg, &mut stats))
+            {
                 Ok(f) => f,
                 Err(p) => {
                     // A panic in the fuzzer itself (outside any exprjit call).

@@ -40,7 +40,11 @@ fn parse(args: &[String]) -> Result<Config, String> {
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| format!("{a} needs a value"));
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value"))
+        };
         let bad = |v: &str| format!("{a}: bad value '{v}'");
         match a.as_str() {
             "--seconds" => {

@@ -72,9 +72,7 @@ impl Stats {
                     Form::Scalar => "scalar",
                     Form::View(v) if v.zero.iter().any(|z| *z) => "view with stride 0",
                     Form::View(v) if v.reversed.iter().any(|r| *r) => "view reversed",
-                    Form::View(v) if v.order.windows(2).any(|w| w[0] > w[1]) => {
-                        "view transposed"
-                    }
+                    Form::View(v) if v.order.windows(2).any(|w| w[0] > w[1]) => "view transposed",
                     Form::View(v) if v.gap > 1 => "view strided",
                     Form::View(_) => "view dense",
                 },

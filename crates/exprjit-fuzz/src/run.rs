@@ -56,12 +56,21 @@ pub enum Entry {
     Evaluate,
     /// Into a buffer of `dtype` holding the result's element count plus
     /// `len_delta`.
-    Into { dtype: DType, len_delta: i64 },
+    Into {
+        dtype: DType,
+        len_delta: i64,
+    },
     /// Over `target` (a variable, or a name the expression does not read),
     /// a buffer of `dtype`.
-    InPlace { target: String, dtype: DType },
+    InPlace {
+        target: String,
+        dtype: DType,
+    },
     /// `Prepared::run` (inputs in `input_names` order) or `run_vars`.
-    Prepared { by_name: bool, bad: Option<Bad> },
+    Prepared {
+        by_name: bool,
+        bad: Option<Bad>,
+    },
 }
 
 impl Entry {
@@ -311,7 +320,7 @@ fn garbage_buffer(dtype: DType, len: usize) -> Data {
         d.set(
             i,
             match dtype {
-                DType::Bool => Scalar::Bool(i % 2 == 0),
+                DType::Bool => Scalar::Bool(i.is_multiple_of(2)),
                 DType::F32 | DType::F64 => Scalar::F64(f64::from_bits(0x7FF8_0000_0BAD_F00D)),
                 _ => Scalar::I64(-0x5EED_5EED),
             }
@@ -349,7 +358,10 @@ fn call_once(
         }
         Entry::InPlace { target, dtype } => {
             let (c, _) = in_place_case(case, &spec.forms, target, *dtype, result_len);
-            let mut buf = c.var(target).map(|v| v.data.clone()).unwrap_or(Data::F64(Vec::new()));
+            let mut buf = c
+                .var(target)
+                .map(|v| v.data.clone())
+                .unwrap_or(Data::F64(Vec::new()));
             let len = buf.len();
             let trace = with_slice_mut!(&mut buf, s => if spec.plain {
                 exprjit::evaluate_in_place(text, &vars, target, s)
@@ -360,8 +372,11 @@ fn call_once(
             Ok((a, Some(trace.engine)))
         }
         Entry::Prepared { by_name, bad } => {
-            let sig: Vec<(&str, DType)> =
-                case.vars.iter().map(|v| (v.name.as_str(), v.dtype)).collect();
+            let sig: Vec<(&str, DType)> = case
+                .vars
+                .iter()
+                .map(|v| (v.name.as_str(), v.dtype))
+                .collect();
             let p = prepared(text, &sig, opts, spec.plain)?;
             if *by_name {
                 return p.run_vars(&vars).map(|a| (a, None));
@@ -418,7 +433,12 @@ fn prepared(
         format!("{opts:?}"),
         plain,
     );
-    if let Some(p) = PREPARED.with(|c| c.borrow().iter().find(|(k, _)| *k == key).map(|(_, p)| p.clone())) {
+    if let Some(p) = PREPARED.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, p)| p.clone())
+    }) {
         return Ok(p);
     }
     let p = std::rc::Rc::new(if plain {
@@ -522,9 +542,13 @@ pub fn rust(case: &Case, spec: &RunSpec, text: &str, result_len: usize) -> Strin
             let len = (result_len as i64 + len_delta).max(0);
             let ty = rust_type(*dtype);
             if spec.plain {
-                format!("let mut out = vec![{ty}::default(); {len}];\nexprjit::evaluate_into({t}, &vars, &mut out)")
+                format!(
+                    "let mut out = vec![{ty}::default(); {len}];\nexprjit::evaluate_into({t}, &vars, &mut out)"
+                )
             } else {
-                format!("let mut out = vec![{ty}::default(); {len}];\nexprjit::evaluate_into_with({t}, &vars, &mut out, &opts)")
+                format!(
+                    "let mut out = vec![{ty}::default(); {len}];\nexprjit::evaluate_into_with({t}, &vars, &mut out, &opts)"
+                )
             }
         }
         Entry::InPlace { target, dtype } => {
@@ -535,9 +559,13 @@ pub fn rust(case: &Case, spec: &RunSpec, text: &str, result_len: usize) -> Strin
                 .unwrap_or_default();
             let ty = rust_type(*dtype);
             if spec.plain {
-                format!("let mut buf: Vec<{ty}> = vec![{vals}];\nexprjit::evaluate_in_place({t}, &vars, {target:?}, &mut buf)")
+                format!(
+                    "let mut buf: Vec<{ty}> = vec![{vals}];\nexprjit::evaluate_in_place({t}, &vars, {target:?}, &mut buf)"
+                )
             } else {
-                format!("let mut buf: Vec<{ty}> = vec![{vals}];\nexprjit::evaluate_in_place_with({t}, &vars, {target:?}, &mut buf, &opts)")
+                format!(
+                    "let mut buf: Vec<{ty}> = vec![{vals}];\nexprjit::evaluate_in_place_with({t}, &vars, {target:?}, &mut buf, &opts)"
+                )
             }
         }
         Entry::Prepared { by_name, bad } => {

@@ -6,7 +6,7 @@
 use crate::case::{Case, Form, Source, Var};
 use crate::check::{Ctx, Failure};
 use crate::expr::{Node, count};
-use crate::run::{Entry, EngineSel, RunSpec, guarded};
+use crate::run::{EngineSel, Entry, RunSpec, guarded};
 use exprjit::internals::ir::{Data, Scalar};
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,11 @@ impl Shrinker {
 
     /// Tries a candidate; keeps it if it fails the same way.
     fn try_candidate(&mut self, case: Case, spec: Option<RunSpec>) -> bool {
-        if self.exhausted() || spec.as_ref().is_some_and(|s| s.forms.len() != case.vars.len()) {
+        if self.exhausted()
+            || spec
+                .as_ref()
+                .is_some_and(|s| s.forms.len() != case.vars.len())
+        {
             return false;
         }
         self.evals += 1;
@@ -136,7 +140,10 @@ impl Shrinker {
                         repl.push(Node::Call(name.clone(), a));
                     }
                 }
-                if !matches!(node, Node::Name(_) | Node::Int(_) | Node::Float(_) | Node::Bool(_)) {
+                if !matches!(
+                    node,
+                    Node::Name(_) | Node::Int(_) | Node::Float(_) | Node::Bool(_)
+                ) {
                     for v in &self.best.case.vars {
                         repl.push(Node::Name(v.name.clone()));
                     }
@@ -269,7 +276,9 @@ impl Shrinker {
                 w.reversed.iter_mut().for_each(|r| *r = false);
                 parts.push(w);
                 for w in parts {
-                    if Form::View(w.clone()) == self.spec().map_or(Form::Slice, |s| s.forms[k].clone()) {
+                    if Form::View(w.clone())
+                        == self.spec().map_or(Form::Slice, |s| s.forms[k].clone())
+                    {
                         continue;
                     }
                     let mut s3 = self.spec().unwrap_or(s.clone());
@@ -295,10 +304,13 @@ impl Shrinker {
                 let len = v.shape[axis];
                 let mut targets = vec![];
                 if len > 1 {
-                    targets.extend([1, len / 2, len - 1]);
+                    for t in [1, len / 2, len - 1] {
+                        targets.push((t, false));
+                        targets.push((t, true));
+                    }
                 }
                 targets.dedup();
-                for t in targets {
+                for (t, from_end) in targets {
                     // All variables sharing this axis (aligned from the
                     // right) at once, so that they still broadcast; then
                     // this one alone.
@@ -308,7 +320,7 @@ impl Shrinker {
                         if w.huge.is_none() && w.shape.len() >= from_right {
                             let a = w.shape.len() - from_right;
                             if w.shape[a] == len {
-                                *w = slice_axis(w, a, t);
+                                *w = slice_axis(w, a, t, from_end);
                             }
                         }
                     }
@@ -317,7 +329,7 @@ impl Shrinker {
                         break;
                     }
                     let mut alone = self.case();
-                    alone.vars[k] = slice_axis(&v, axis, t);
+                    alone.vars[k] = slice_axis(&v, axis, t, from_end);
                     if self.try_candidate(alone, self.spec()) {
                         progress = true;
                         break;
@@ -365,10 +377,16 @@ impl Shrinker {
     }
 }
 
-/// `v` with axis `axis` cut to its first `len` entries.
-pub fn slice_axis(v: &Var, axis: usize, len: usize) -> Var {
+/// `v` with axis `axis` cut to its first `len` entries (its last, for
+/// `from_end`).
+pub fn slice_axis(v: &Var, axis: usize, len: usize, from_end: bool) -> Var {
     let mut shape = v.shape.clone();
     shape[axis] = len.min(shape[axis]);
+    let skip = if from_end {
+        v.shape[axis] - shape[axis]
+    } else {
+        0
+    };
     let n = count(&shape).unwrap_or(0);
     let mut data = Data::zeros(v.dtype, n);
     let old_strides = strides(&v.shape);
@@ -376,7 +394,10 @@ pub fn slice_axis(v: &Var, axis: usize, len: usize) -> Var {
     for flat in 0..n {
         let mut src = 0;
         for d in 0..shape.len() {
-            let idx = (flat / new_strides[d]) % shape[d].max(1);
+            let mut idx = (flat / new_strides[d]) % shape[d].max(1);
+            if d == axis {
+                idx += skip;
+            }
             src += idx * old_strides[d];
         }
         data.set(flat, v.data.get(src));
@@ -396,7 +417,7 @@ pub fn slice_axis(v: &Var, axis: usize, len: usize) -> Var {
 }
 
 fn drop_leading_axis(v: &Var) -> Var {
-    let cut = slice_axis(v, 0, 1);
+    let cut = slice_axis(v, 0, 1, false);
     Var {
         shape: cut.shape[1..].to_vec(),
         constant: cut.constant[1..].to_vec(),
