@@ -10,6 +10,7 @@ mod compiled;
 mod convert;
 mod errors;
 mod evaluate;
+mod interrupt;
 mod names;
 
 use pyo3::exceptions::PyValueError;

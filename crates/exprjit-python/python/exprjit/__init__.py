@@ -21,17 +21,25 @@ import os
 import sys
 import threading
 import warnings
+import weakref
 from typing import Any, Mapping, NamedTuple, Optional, Tuple
 
 from . import _exprjit
 from ._errors import (
+    ArrayTooBigError,
     ExprjitError,
+    ExprjitIndentationError,
     ExprjitMemoryError,
     ExprjitSyntaxError,
     ExprjitTypeError,
     ExprjitValueError,
+    ForbiddenSyntaxError,
     InternalError,
+    UnknownFunctionError,
     UnknownNameError,
+    UnsupportedOperationError,
+    UnsupportedSyntaxError,
+    UnsupportedValueError,
 )
 
 __version__ = _exprjit.__version__
@@ -64,10 +72,17 @@ __all__ = [
     "KernelInfo",
     "ExprjitError",
     "ExprjitSyntaxError",
+    "ExprjitIndentationError",
+    "ForbiddenSyntaxError",
+    "UnsupportedSyntaxError",
     "UnknownNameError",
+    "UnknownFunctionError",
     "ExprjitTypeError",
+    "UnsupportedOperationError",
+    "UnsupportedValueError",
     "ExprjitValueError",
     "ExprjitMemoryError",
+    "ArrayTooBigError",
     "InternalError",
 ]
 
@@ -99,12 +114,31 @@ def _dicts(local_dict, global_dict, up):
 
 
 class _Last(threading.local):
-    """The last expression each thread evaluated, for ``re_evaluate``."""
+    """The last expression each thread evaluated, for ``re_evaluate``:
+    ``(ex, out, order, casting)``, ``out`` held by a weak reference (or
+    None), as numexpr holds it, so that the array is freed when its owner
+    drops it."""
 
     call: Optional[Tuple[str, Any, str, str]] = None
 
 
 _last = _Last()
+
+
+def _weak(out):
+    """A weak reference to ``out``, or None for no ``out``."""
+    if out is None:
+        return None
+    try:
+        return weakref.ref(out)
+    except TypeError:  # an array type without weak references: keep it
+        return lambda: out
+
+
+def _strong(ref):
+    """The ``out`` a ``_weak`` reference holds, or None if it was freed
+    (then, as in numexpr, ``re_evaluate`` returns a new array)."""
+    return None if ref is None else ref()
 
 
 def evaluate(
@@ -143,7 +177,7 @@ def evaluate(
     _check_kwargs("evaluate", kwargs)
     local_dict, global_dict = _dicts(local_dict, global_dict, _frame_depth - 2)
     result = _exprjit.evaluate(ex, local_dict, global_dict, out, order, casting)
-    _last.call = (ex, out, order, casting)
+    _last.call = (ex, _weak(out), order, casting)
     return result
 
 
@@ -155,7 +189,8 @@ def re_evaluate(
     """Evaluates the last expression this thread passed to ``evaluate`` or
     ``validate`` again, with the same ``out``, ``order`` and ``casting``,
     taking the variables' current values from ``local_dict`` or the
-    caller's frame."""
+    caller's frame. The ``out`` is held weakly: once it has been freed,
+    the result is a new array (numexpr's behaviour)."""
     call = _last.call
     if call is None:
         raise RuntimeError(
@@ -163,7 +198,7 @@ def re_evaluate(
         )
     ex, out, order, casting = call
     local_dict, global_dict = _dicts(local_dict, global_dict, _frame_depth - 1)
-    return _exprjit.evaluate(ex, local_dict, global_dict, out, order, casting)
+    return _exprjit.evaluate(ex, local_dict, global_dict, _strong(out), order, casting)
 
 
 def validate(
@@ -189,7 +224,7 @@ def validate(
         _exprjit.validate(ex, local_dict, global_dict, out, order, casting)
     except Exception as e:  # numexpr returns the exception
         return e
-    _last.call = (ex, out, order, casting)
+    _last.call = (ex, _weak(out), order, casting)
     return None
 
 
