@@ -302,7 +302,8 @@ struct Reach {
 /// The geometry of `a` read as elements of `size` bytes.
 fn layout(a: &Bound<'_, PyUntypedArray>, data: *const u8, size: usize) -> Layout<Geometry> {
     let shape = a.shape().to_vec();
-    let Ok(size_i) = isize::try_from(size) else {
+    // Item size 0 (numpy's `V0`, `S0`): nothing to view in place.
+    let Some(size_i) = isize::try_from(size).ok().filter(|&s| s > 0) else {
         return Layout::Copy;
     };
     let empty = shape.contains(&0);
@@ -555,20 +556,33 @@ impl<'py> Out<'py> {
             Target::Native(d) if descr.is_native_byteorder() != Some(false) => Some(d),
             _ => None,
         };
-        let direct = native.and_then(|dtype| match layout(a, data, dtype.size()) {
-            Layout::View(g) => Some(OutArray {
+        let size = native.map_or(descr.itemsize(), |d| d.size());
+        let geometry = match layout(a, data, size) {
+            Layout::View(g) => Some(g),
+            Layout::Copy => None,
+            // numpy would write wherever the offsets wrap to.
+            Layout::Far => {
+                let u = far();
+                return Err(crate::errors::binding(
+                    py,
+                    crate::errors::Class::UnsupportedValue,
+                    "unsupported_value",
+                    text,
+                    None,
+                    &format!("out: {}", u.message),
+                    u.hint.as_deref(),
+                ));
+            }
+        };
+        Ok(match (native, geometry) {
+            (Some(dtype), Some(g)) => Out::Direct(OutArray {
                 owner: a.clone(),
                 dtype,
                 data,
                 shape: g.shape,
                 strides: g.strides,
             }),
-            // numpy writes it (an `as_strided` out of reach fails there).
-            Layout::Copy | Layout::Far => None,
-        });
-        Ok(match direct {
-            Some(o) => Out::Direct(o),
-            None => Out::ViaCopy(a.clone()),
+            _ => Out::ViaCopy(a.clone()),
         })
     }
 

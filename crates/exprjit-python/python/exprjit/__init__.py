@@ -97,20 +97,42 @@ def _check_kwargs(func: str, kwargs: Mapping[str, Any]) -> None:
             raise TypeError(f"{func}() got an unexpected keyword argument '{k}'")
 
 
+# Before Python 3.13 a function frame's `f_locals` is a snapshot dict that
+# the frame keeps until it next refreshes it, holding every local alive
+# (an array the caller `del`s included). Function frames: CO_OPTIMIZED.
+_SNAPSHOT_LOCALS = sys.version_info < (3, 13)
+_CO_OPTIMIZED = 0x0001
+
+
 def _dicts(local_dict, global_dict, up):
     """numexpr's lookup: ``local_dict`` then ``global_dict``, each
     defaulting to the locals or globals of the frame ``up`` levels above
-    the function that calls ``_dicts`` (1: that function's caller)."""
+    the function that calls ``_dicts`` (1: that function's caller).
+
+    Also returns the frame's locals snapshot if one was taken, for
+    ``_release`` (else None)."""
+    snapshot = None
     if local_dict is None or global_dict is None:
         frame = sys._getframe(up + 1)
         try:
             if local_dict is None:
                 local_dict = frame.f_locals
+                if _SNAPSHOT_LOCALS and frame.f_code.co_flags & _CO_OPTIMIZED:
+                    snapshot = local_dict
             if global_dict is None:
                 global_dict = frame.f_globals
         finally:
             del frame
-    return local_dict, global_dict
+    return local_dict, global_dict, snapshot
+
+
+def _release(snapshot):
+    """Empties a function frame's locals snapshot (Python < 3.13), as
+    numexpr does, so that it holds no array alive; the frame refills it
+    whenever `f_locals` is read again. Module and class frames, whose
+    `f_locals` is the namespace itself, are never passed here."""
+    if snapshot is not None:
+        snapshot.clear()
 
 
 class _Last(threading.local):
@@ -175,8 +197,11 @@ def evaluate(
     ``ExprjitValueError``, each with a caret under the culprit.
     """
     _check_kwargs("evaluate", kwargs)
-    local_dict, global_dict = _dicts(local_dict, global_dict, _frame_depth - 2)
-    result = _exprjit.evaluate(ex, local_dict, global_dict, out, order, casting)
+    local_dict, global_dict, snapshot = _dicts(local_dict, global_dict, _frame_depth - 2)
+    try:
+        result = _exprjit.evaluate(ex, local_dict, global_dict, out, order, casting)
+    finally:
+        _release(snapshot)
     _last.call = (ex, _weak(out), order, casting)
     return result
 
@@ -197,8 +222,11 @@ def re_evaluate(
             "no previous evaluate() or validate() in this thread to re-evaluate"
         )
     ex, out, order, casting = call
-    local_dict, global_dict = _dicts(local_dict, global_dict, _frame_depth - 1)
-    return _exprjit.evaluate(ex, local_dict, global_dict, _strong(out), order, casting)
+    local_dict, global_dict, snapshot = _dicts(local_dict, global_dict, _frame_depth - 1)
+    try:
+        return _exprjit.evaluate(ex, local_dict, global_dict, _strong(out), order, casting)
+    finally:
+        _release(snapshot)
 
 
 def validate(
@@ -219,11 +247,14 @@ def validate(
     numexpr, ``casting`` defaults to 'safe' here). On success,
     ``re_evaluate`` evaluates it."""
     _check_kwargs("validate", kwargs)
+    snapshot = None
     try:
-        local_dict, global_dict = _dicts(local_dict, global_dict, _frame_depth - 1)
+        local_dict, global_dict, snapshot = _dicts(local_dict, global_dict, _frame_depth - 1)
         _exprjit.validate(ex, local_dict, global_dict, out, order, casting)
     except Exception as e:  # numexpr returns the exception
         return e
+    finally:
+        _release(snapshot)
     _last.call = (ex, _weak(out), order, casting)
     return None
 
