@@ -217,8 +217,7 @@ impl NumExpr {
                 .collect();
         }
         let pairs: Vec<(&str, DType)> = sig.iter().map(|(n, d)| (n.as_str(), *d)).collect();
-        let prepared = py
-            .detach(|| exprjit::compile(ex, &pairs))
+        let prepared = interrupt::detach(py, || exprjit::compile(ex, &pairs))
             .map_err(|e| errors::to_py(py, &e))?;
         let positions = prepared
             .input_names()

@@ -25,13 +25,56 @@
 //! Small calls (below [`LARGE_WORK`] element-operations, well under a
 //! millisecond) skip all of this: their cost stays one comparison, and a
 //! signal arriving during them is handled by Python as soon as they return.
+//!
+//! Every call into exprjit with the GIL released goes through [`detach`],
+//! which counts the calls in flight, so that `os.fork()` can wait for them
+//! ([`before_fork`]): a child must not inherit a lock held by a thread that
+//! does not exist in it.
 
 use exprjit::{Error, ErrorKind};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// Calls running in exprjit with the GIL released. Incremented while
+/// holding the GIL, so that a thread holding it and reading 0 knows that
+/// no call is inside exprjit and none can enter.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `f` with the GIL released, counted in [`IN_FLIGHT`].
+pub(crate) fn detach<T, F>(py: Python<'_>, f: F) -> T
+where
+    T: Send,
+    F: FnOnce() -> T + Send,
+{
+    /// Decrements on the way out, unwinding included.
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+    let leave = Leave;
+    py.detach(move || {
+        let _leave = leave;
+        f()
+    })
+}
+
+/// `os.register_at_fork(before=...)`: waits, holding the GIL, until no
+/// thread is inside exprjit, so that the child inherits no lock an
+/// evaluation holds (the kernel cache's, the thread pool's); evaluations
+/// still running finish first (their threads do not exist in the child).
+#[pyfunction]
+pub(crate) fn before_fork() {
+    while IN_FLIGHT.load(Ordering::SeqCst) != 0 {
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
 
 /// What an evaluation costs, and whether it may run twice.
 #[derive(Clone, Copy, Debug)]
@@ -80,14 +123,14 @@ where
     T: Send,
     F: FnMut() -> Result<T, Error> + Send,
 {
-    if work.large()
-        && let Some(handler) = handler(py, work.restartable)?
-    {
-        loop {
+    if work.large() {
+        while let Some(handler) = handler(py, work.restartable)? {
             handler.arm();
-            let r = py.detach(&mut f);
-            handler.disarm();
-            if handler.take_pending() {
+            let r = detach(py, &mut f);
+            // Removed before Python's handlers run: one of them may set
+            // another with `signal.signal`.
+            let signalled = handler.remove();
+            if signalled {
                 // Python's handler was called too: run what it scheduled.
                 py.check_signals()?;
                 if interrupted(&r) {
@@ -99,13 +142,12 @@ where
             }
             if interrupted(&r) {
                 // Not our signal: the flag was set elsewhere.
-                drop(handler);
                 return unguarded(py, work.restartable, f);
             }
             return Ok(r);
         }
     }
-    let r = py.detach(&mut f);
+    let r = detach(py, &mut f);
     if interrupted(&r) {
         return unguarded(py, work.restartable, f);
     }
@@ -131,7 +173,7 @@ where
                 std::thread::sleep(Duration::from_millis(1));
             }
         });
-        let r = py.detach(&mut f);
+        let r = detach(py, &mut f);
         if !interrupted(&r) {
             return Ok(r);
         }
@@ -283,9 +325,21 @@ mod sig {
             }
         }
 
-        /// Whether a SIGINT arrived while armed; clears exprjit's flag if
-        /// so. Only after `disarm`, when no handler sets them.
-        pub(super) fn take_pending(&self) -> bool {
+        /// Reinstalls the previous handler; returns whether a SIGINT
+        /// arrived while armed (then exprjit's flag is cleared).
+        pub(super) fn remove(self) -> bool {
+            let signalled = self.restore();
+            // Restored: nothing left for `drop` (it owns no memory).
+            std::mem::forget(self);
+            signalled
+        }
+
+        fn restore(&self) -> bool {
+            self.disarm();
+            // SAFETY: `previous` is the action `sigaction` returned when
+            // `install` replaced it, reinstalled unchanged.
+            unsafe { libc::sigaction(libc::SIGINT, &self.previous, std::ptr::null_mut()) };
+            // Disarmed: no handler sets these any more.
             if !PENDING.load(SeqCst) {
                 return false;
             }
@@ -296,14 +350,9 @@ mod sig {
     }
 
     impl Drop for Handler {
+        /// Restores if `run` is left without `remove` (a panic unwinding).
         fn drop(&mut self) {
-            self.disarm();
-            // SAFETY: `previous` is the action `sigaction` returned when
-            // `install` replaced it, reinstalled unchanged.
-            unsafe { libc::sigaction(libc::SIGINT, &self.previous, std::ptr::null_mut()) };
-            // A signal between the evaluation's end and `disarm` (already
-            // seen by Python's handler, which `run` checks) leaves no flag.
-            self.take_pending();
+            self.restore();
         }
     }
 }
@@ -325,8 +374,7 @@ mod sig {
             None
         }
         pub(super) fn arm(&self) {}
-        pub(super) fn disarm(&self) {}
-        pub(super) fn take_pending(&self) -> bool {
+        pub(super) fn remove(self) -> bool {
             false
         }
     }

@@ -351,3 +351,8 @@ def _threads_from_numexpr_env() -> None:
 
 
 _threads_from_numexpr_env()
+
+# A forked child must not inherit a lock held by a thread that is inside a
+# kernel (that thread does not exist in the child): fork waits for them.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_exprjit.before_fork)
