@@ -108,6 +108,10 @@ fn get<'py>(mapping: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'p
 /// bound to something that is not an array (`e` holding an exception, a
 /// common sight in a frame) leaves the constant.
 ///
+/// With `release` (`local` is a function frame's locals snapshot, see
+/// `_dicts` in the package), each name found in `local` is removed from
+/// it, so that the snapshot keeps no array alive after the call.
+///
 /// An exception raised while converting a value (by its `__array__`, or
 /// numpy's for a ragged list) propagates unchanged, as numexpr lets it,
 /// with a note naming the variable: `KeyboardInterrupt`, `MemoryError` and
@@ -118,11 +122,22 @@ pub(crate) fn lookup<'py>(
     names: &Names,
     local: &Bound<'py, PyAny>,
     global: &Bound<'py, PyAny>,
+    release: bool,
 ) -> PyResult<Values<'py>> {
     let mut values = Vec::with_capacity(names.names.len());
+    let snapshot = if release {
+        local.cast_exact::<PyDict>().ok()
+    } else {
+        None
+    };
     for (name, span) in &names.names {
         let found = match get(local, name)? {
-            Some(v) => Some(v),
+            Some(v) => {
+                if let Some(d) = snapshot {
+                    d.del_item(name)?;
+                }
+                Some(v)
+            }
             None => get(global, name)?,
         };
         let Some(obj) = found else { continue };
@@ -682,10 +697,32 @@ pub(crate) fn unreverse<'py>(r: Bound<'py, PyAny>, reversed: bool) -> PyResult<B
     }
 }
 
+/// With `release_locals`, removes from `local` (a function frame's locals
+/// snapshot) the names bound to `out`, as [`lookup`] removes the names it
+/// read.
+fn release_out(
+    local: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+    release_locals: bool,
+) -> PyResult<()> {
+    let (true, Some(out), Ok(d)) = (release_locals, out, local.cast_exact::<PyDict>()) else {
+        return Ok(());
+    };
+    let keys: Vec<Bound<'_, PyAny>> = d
+        .iter()
+        .filter(|(_, v)| v.is(out))
+        .map(|(k, _)| k)
+        .collect();
+    for k in keys {
+        d.del_item(k)?;
+    }
+    Ok(())
+}
+
 /// Python entry: `_exprjit.evaluate(ex, local_dict, global_dict, out,
 /// order, casting)`; the package's `evaluate` finds the dictionaries.
 #[pyfunction]
-#[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind"))]
+#[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind", release_locals=false))]
 pub(crate) fn evaluate<'py>(
     py: Python<'py>,
     ex: &Bound<'py, PyAny>,
@@ -694,18 +731,20 @@ pub(crate) fn evaluate<'py>(
     out: Option<&Bound<'py, PyAny>>,
     order: &str,
     casting: &str,
+    release_locals: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let ex = expression_text(ex)?;
     let order = Order::parse(py, &ex, order)?;
     check_casting(py, &ex, casting)?;
     let names = names::of(&ex).map_err(|e| error(py, &e))?;
-    let values = lookup(py, &ex, &names, local_dict, global_dict)?;
+    let values = lookup(py, &ex, &names, local_dict, global_dict, release_locals)?;
+    release_out(local_dict, out, release_locals)?;
     run(py, &ex, values, out, order, casting, &names)
 }
 
 /// Python entry: raises what `evaluate` would raise before running.
 #[pyfunction]
-#[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind"))]
+#[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind", release_locals=false))]
 pub(crate) fn validate<'py>(
     py: Python<'py>,
     ex: &Bound<'py, PyAny>,
@@ -714,12 +753,14 @@ pub(crate) fn validate<'py>(
     out: Option<&Bound<'py, PyAny>>,
     order: &str,
     casting: &str,
+    release_locals: bool,
 ) -> PyResult<()> {
     let ex = expression_text(ex)?;
     Order::parse(py, &ex, order)?;
     check_casting(py, &ex, casting)?;
     let names = names::of(&ex).map_err(|e| error(py, &e))?;
-    let values = lookup(py, &ex, &names, local_dict, global_dict)?;
+    let values = lookup(py, &ex, &names, local_dict, global_dict, release_locals)?;
+    release_out(local_dict, out, release_locals)?;
     check(py, &ex, &values, out, casting, names.elementwise)
 }
 

@@ -146,17 +146,38 @@ def worker(a):
 
 
 def both(a):
-    """The main thread and a worker evaluate at once: Ctrl-C stops the
-    main thread's call, and the worker's call, stopped by the same flag,
-    starts again and finishes right."""
+    """The main thread and two workers evaluate at once: Ctrl-C stops the
+    main thread's call. A worker's call sees the same flag if it reaches a
+    tile boundary before the main thread clears it (a window of about one
+    tile): one writing a new result then starts again, one in place (half
+    written) raises KeyboardInterrupt; either way nothing is wrong."""
     want = exprjit.evaluate(EX, {"a": a})
-    got = []
-    t = threading.Thread(target=lambda: got.append(exprjit.evaluate(EX, {"a": a})))
-    t.start()
+    b = a.copy()
+    exb = EX.replace("a", "b")
+    small = b[:1000].copy()
+    exprjit.evaluate(exb, {"b": small}, out=small)  # compile
+    got, in_place = [], []
+
+    def fresh():
+        got.append(exprjit.evaluate(EX, {"a": a}))
+
+    def overwrite():
+        try:
+            exprjit.evaluate(exb, {"b": b}, out=b)
+            in_place.append("finished")
+        except KeyboardInterrupt:
+            in_place.append("interrupted")
+
+    workers = [threading.Thread(target=fresh), threading.Thread(target=overwrite)]
+    for t in workers:
+        t.start()
     time.sleep(0.05)
     expect_interrupt(lambda: exprjit.evaluate(EX, {"a": a}))
-    t.join()
+    for t in workers:
+        t.join()
     say("worker", bool(np.array_equal(got[0], want)))
+    right = in_place[0] == "interrupted" or bool(np.array_equal(b, want))
+    say("in_place", in_place[0], right)
 
 
 SCENARIOS = {

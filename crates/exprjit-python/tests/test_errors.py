@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -274,6 +276,26 @@ def test_a_result_too_large_is_a_memory_error():
     # Type errors still come first.
     with pytest.raises(exprjit.UnsupportedOperationError):
         exprjit.evaluate("x & y")
+
+
+@pytest.mark.xfail(
+    reason="pending the runtime (issue 15 items 6 and 10): a reduction whose result cannot be "
+    "allocated aborts the process instead of raising",
+    strict=False,
+)
+def test_a_reduction_too_large_to_allocate_is_a_memory_error():
+    """sum over the empty axis of a (0, 2^59) array: 2^59 zeros, 4 EiB.
+    In a child process: today the allocation failure aborts it."""
+    code = (
+        "import numpy as np, exprjit\n"
+        "z = np.empty((0, 2**59))\n"
+        "try:\n"
+        "    exprjit.evaluate('sum(z, axis=0)')\n"
+        "except exprjit.ExprjitMemoryError:\n"
+        "    print('ok')\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.stdout.split() == ["ok"], (p.returncode, p.stderr[-2000:])
 
 
 def test_strides_beyond_the_address_space_are_refused_unread():

@@ -146,11 +146,14 @@ def test_ctrl_c_while_another_thread_evaluates():
 
 
 def test_ctrl_c_while_both_threads_evaluate():
-    """exprjit's interrupt flag stops every evaluation: the worker's starts
-    again once the main thread has cleared it, and is right."""
+    """exprjit's interrupt flag may stop the workers' calls too: a new
+    result starts again and is right; an in-place call raises
+    KeyboardInterrupt or finishes right."""
     with Child("both", seconds=1.5) as c:
         what, latency = c.interrupt()
         assert what == "caught" and latency < LATENCY, (what, latency)
         assert c.expect("correct") == ["True"]
         assert c.expect("worker") == ["True"]
+        what, right = c.expect("in_place")
+        assert what in ("interrupted", "finished") and right == "True", (what, right)
         c.finish()

@@ -109,30 +109,24 @@ def _dicts(local_dict, global_dict, up):
     defaulting to the locals or globals of the frame ``up`` levels above
     the function that calls ``_dicts`` (1: that function's caller).
 
-    Also returns the frame's locals snapshot if one was taken, for
-    ``_release`` (else None)."""
-    snapshot = None
+    Also returns whether ``local_dict`` is a function frame's locals
+    snapshot (Python < 3.13), from which the native module then removes
+    the names it read, as numexpr empties it, so that the snapshot holds no
+    array alive (the frame refills it whenever `f_locals` is read again;
+    module and class namespaces, which are `f_locals` themselves, are never
+    touched)."""
+    snapshot = False
     if local_dict is None or global_dict is None:
         frame = sys._getframe(up + 1)
         try:
             if local_dict is None:
                 local_dict = frame.f_locals
-                if _SNAPSHOT_LOCALS and frame.f_code.co_flags & _CO_OPTIMIZED:
-                    snapshot = local_dict
+                snapshot = _SNAPSHOT_LOCALS and bool(frame.f_code.co_flags & _CO_OPTIMIZED)
             if global_dict is None:
                 global_dict = frame.f_globals
         finally:
             del frame
     return local_dict, global_dict, snapshot
-
-
-def _release(snapshot):
-    """Empties a function frame's locals snapshot (Python < 3.13), as
-    numexpr does, so that it holds no array alive; the frame refills it
-    whenever `f_locals` is read again. Module and class frames, whose
-    `f_locals` is the namespace itself, are never passed here."""
-    if snapshot is not None:
-        snapshot.clear()
 
 
 class _Last(threading.local):
@@ -198,10 +192,7 @@ def evaluate(
     """
     _check_kwargs("evaluate", kwargs)
     local_dict, global_dict, snapshot = _dicts(local_dict, global_dict, _frame_depth - 2)
-    try:
-        result = _exprjit.evaluate(ex, local_dict, global_dict, out, order, casting)
-    finally:
-        _release(snapshot)
+    result = _exprjit.evaluate(ex, local_dict, global_dict, out, order, casting, snapshot)
     _last.call = (ex, _weak(out), order, casting)
     return result
 
@@ -223,10 +214,7 @@ def re_evaluate(
         )
     ex, out, order, casting = call
     local_dict, global_dict, snapshot = _dicts(local_dict, global_dict, _frame_depth - 1)
-    try:
-        return _exprjit.evaluate(ex, local_dict, global_dict, _strong(out), order, casting)
-    finally:
-        _release(snapshot)
+    return _exprjit.evaluate(ex, local_dict, global_dict, _strong(out), order, casting, snapshot)
 
 
 def validate(
@@ -247,14 +235,11 @@ def validate(
     numexpr, ``casting`` defaults to 'safe' here). On success,
     ``re_evaluate`` evaluates it."""
     _check_kwargs("validate", kwargs)
-    snapshot = None
     try:
         local_dict, global_dict, snapshot = _dicts(local_dict, global_dict, _frame_depth - 1)
-        _exprjit.validate(ex, local_dict, global_dict, out, order, casting)
+        _exprjit.validate(ex, local_dict, global_dict, out, order, casting, snapshot)
     except Exception as e:  # numexpr returns the exception
         return e
-    finally:
-        _release(snapshot)
     _last.call = (ex, _weak(out), order, casting)
     return None
 

@@ -13,6 +13,7 @@ def evaluate(
     out: Optional[np.ndarray] = None,
     order: str = "K",
     casting: str = "same_kind",
+    release_locals: bool = False,
 ) -> np.ndarray: ...
 def validate(
     ex: str,
@@ -21,6 +22,7 @@ def validate(
     out: Optional[np.ndarray] = None,
     order: str = "K",
     casting: str = "same_kind",
+    release_locals: bool = False,
 ) -> None: ...
 def expression_names(ex: str) -> Tuple[str, ...]: ...
 def set_num_threads(n: int) -> int: ...
