@@ -591,7 +591,7 @@ fn errors_point_at_the_reduction() {
 }
 
 #[test]
-fn the_input_kernel_is_cached_under_the_input_text() {
+fn the_input_kernel_is_cached_and_shared() {
     let v: Vec<f64> = floats(50_000, 15);
     let vars = Vars::new().with("v", &v);
     let o = Options {
@@ -609,13 +609,18 @@ fn the_input_kernel_is_cached_under_the_input_text() {
         stats
             .kernels
             .iter()
-            .any(|k| k.expr == "v*v" && k.out == DType::F64),
+            .any(|k| k.expr.starts_with("(reduction input) fn(v: f64)")
+                && k.expr.contains("mul.f64")
+                && k.out == DType::F64),
         "{:?}",
         stats.kernels.iter().map(|k| &k.expr).collect::<Vec<_>>()
     );
     // The same input in another expression reuses that kernel.
+    let misses = exprjit::cache::stats().misses;
     let (_, t3) = exprjit::evaluate_with("1 / sum(v*v)", &vars, &o).expect("third");
     assert!(t3.elements > 50_000);
+    // Only the new main function's kernel was compiled.
+    assert_eq!(exprjit::cache::stats().misses, misses + 1);
 }
 
 #[test]

@@ -111,6 +111,26 @@ impl Data {
         }
     }
 
+    /// [`Data::zeros`], or `None` when `len` elements of `dtype` cannot be
+    /// allocated (more than `isize::MAX` bytes, or the allocator refuses).
+    pub fn try_zeros(dtype: DType, len: usize) -> Option<Data> {
+        fn zeros<T: Clone>(len: usize, zero: T) -> Option<Vec<T>> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(len).ok()?;
+            v.resize(len, zero);
+            Some(v)
+        }
+        len.checked_mul(dtype.size())
+            .filter(|&b| b <= isize::MAX as usize)?;
+        Some(match dtype {
+            DType::Bool => Data::Bool(zeros(len, false)?),
+            DType::I32 => Data::I32(zeros(len, 0)?),
+            DType::I64 => Data::I64(zeros(len, 0)?),
+            DType::F32 => Data::F32(zeros(len, 0.0)?),
+            DType::F64 => Data::F64(zeros(len, 0.0)?),
+        })
+    }
+
     pub fn get(&self, i: usize) -> Scalar {
         match self {
             Data::Bool(v) => Scalar::Bool(v[i]),

@@ -128,7 +128,7 @@ struct Checker<'a> {
     reductions: Vec<Reduction>,
     /// Reduction names by the call's fully parenthesised text, so that a
     /// reduction written twice is computed once.
-    reduction_names: HashMap<String, String>,
+    reduction_names: HashMap<u128, String>,
     /// Numbers reduction names, across the whole expression.
     counter: &'a Cell<u32>,
 }
@@ -506,7 +506,7 @@ impl<'a> Checker<'a> {
                     name: name.clone(),
                     op,
                     input,
-                    input_text: self.text.get(x.span.range()).unwrap_or("").to_string(),
+                    input_span: x.span,
                     axis: axis_value,
                     keepdims: keepdims_value,
                     span: call.span,
@@ -521,20 +521,35 @@ impl<'a> Checker<'a> {
     }
 
     /// The parameter name of the reduction `call`: its source text (spaces
-    /// collapsed) and a number unique in the expression. The same call
-    /// written twice gets one name.
+    /// collapsed, cut after [`NAME_CHARS`] characters) and a number unique
+    /// in the expression. The same call written twice gets one name.
+    ///
+    /// Calls are told apart by a 128-bit digest of their fully
+    /// parenthesised text rather than the text itself, so that nested
+    /// reductions (`sum(sum(sum(...)))`) hold no copy of every sub-text;
+    /// the names are cut for the same reason.
     fn reduction_name(&mut self, call: &Expr) -> String {
-        let key = format!("{call:#}");
+        let key = digest(&format!("{call:#}"));
         if let Some(n) = self.reduction_names.get(&key) {
             return n.clone();
         }
         let k = self.counter.get();
         self.counter.set(k.saturating_add(1));
         let source = self.text.get(call.span.range()).unwrap_or("");
-        let name = format!(
-            "{}#{k}",
-            source.split_whitespace().collect::<Vec<_>>().join(" ")
-        );
+        let mut shown = String::new();
+        for (i, word) in source.split_whitespace().enumerate() {
+            if i > 0 {
+                shown.push(' ');
+            }
+            shown.push_str(word);
+            if shown.len() > NAME_CHARS {
+                break;
+            }
+        }
+        if shown.chars().count() > NAME_CHARS {
+            shown = shown.chars().take(NAME_CHARS).collect::<String>() + "...";
+        }
+        let name = format!("{shown}#{k}");
         self.reduction_names.insert(key, name.clone());
         name
     }
@@ -758,39 +773,147 @@ impl crate::ops::OpInfo {
     }
 }
 
+/// Reduction names show at most this many characters of the call.
+const NAME_CHARS: usize = 60;
+
+/// A 128-bit digest of `text` (two SipHash runs with different keys).
+fn digest(text: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let mut lo = std::collections::hash_map::DefaultHasher::new();
+    let mut hi = std::collections::hash_map::DefaultHasher::new();
+    0u8.hash(&mut lo);
+    1u8.hash(&mut hi);
+    text.hash(&mut lo);
+    text.hash(&mut hi);
+    (u128::from(hi.finish()) << 64) | u128::from(lo.finish())
+}
+
 /// The candidate closest to `name` by edit distance, if it is close enough
-/// to be a plausible typo.
+/// to be a plausible typo. Linear in the names' total length: candidates
+/// whose length differs by more than the limit are skipped, and the
+/// others are compared within a band of the limit's width.
 fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = match name.chars().count() {
+    let chars: Vec<char> = name.chars().collect();
+    let limit = match chars.len() {
         0..=2 => 1,
         3..=5 => 2,
         _ => 3,
     };
+    let mut scratch = Band::default();
     candidates
-        .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, _)| *d <= limit)
+        .filter_map(|c| {
+            // A cheap length test before collecting the candidate's chars.
+            if c.len() + limit < chars.len() || c.chars().count().abs_diff(chars.len()) > limit {
+                return None;
+            }
+            scratch.distance_within(&chars, c, limit).map(|d| (d, c))
+        })
         .min()
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+/// Buffers for [`Band::distance_within`], reused across candidates.
+#[derive(Default)]
+struct Band {
+    b: Vec<char>,
+    prev: Vec<usize>,
+    cur: Vec<usize>,
+}
+
+impl Band {
+    /// The Levenshtein distance (over characters) of `a` and `b` if it is
+    /// at most `limit`: the dynamic programme restricted to the diagonal
+    /// band `|i - j| <= limit`, O(len x limit).
+    fn distance_within(&mut self, a: &[char], b: &str, limit: usize) -> Option<usize> {
+        const FAR: usize = usize::MAX / 4;
+        self.b.clear();
+        self.b.extend(b.chars());
+        let (n, m) = (a.len(), self.b.len());
+        if n.abs_diff(m) > limit {
+            return None;
         }
-        prev = cur;
+        let w = 2 * limit + 1;
+        // Row i holds D[i][j] at t = j + limit - i, for t in 0..w.
+        self.prev.clear();
+        self.prev.resize(w, FAR);
+        for t in limit..w {
+            if t - limit <= m {
+                self.prev[t] = t - limit;
+            }
+        }
+        for i in 1..=n {
+            self.cur.clear();
+            self.cur.resize(w, FAR);
+            let mut best = FAR;
+            for t in 0..w {
+                let Some(j) = (i + t).checked_sub(limit) else {
+                    continue;
+                };
+                if j > m {
+                    break;
+                }
+                let d = if j == 0 {
+                    i
+                } else {
+                    let sub = self.prev[t] + usize::from(a[i - 1] != self.b[j - 1]);
+                    let del = self.prev.get(t + 1).map_or(FAR, |d| d + 1);
+                    let ins = if t > 0 { self.cur[t - 1] + 1 } else { FAR };
+                    sub.min(del).min(ins)
+                };
+                self.cur[t] = d;
+                best = best.min(d);
+            }
+            if best > limit {
+                return None;
+            }
+            std::mem::swap(&mut self.prev, &mut self.cur);
+        }
+        let d = self.prev[m + limit - n];
+        (d <= limit).then_some(d)
     }
-    prev[b.len()]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The full Levenshtein table, the definition the band must agree with.
+    fn edit_distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1; b.len() + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let sub = prev[j] + usize::from(ca != *cb);
+                cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+
+    #[test]
+    fn banded_distance_agrees_with_the_full_table() {
+        let words = [
+            "", "a", "ab", "ba", "abc", "sin", "sinh", "sqrt", "sqr", "xyzzy", "arccosh", "arcosh",
+            "émile", "emile", "aaaa", "aaaaaaa", "abcdefg", "gfedcba", "x1", "x12",
+        ];
+        let mut band = Band::default();
+        for a in words {
+            let chars: Vec<char> = a.chars().collect();
+            for b in words {
+                for limit in 0..4 {
+                    let full = edit_distance(a, b);
+                    let want = (full <= limit).then_some(full);
+                    assert_eq!(
+                        band.distance_within(&chars, b, limit),
+                        want,
+                        "{a} {b} {limit}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn edit_distances() {

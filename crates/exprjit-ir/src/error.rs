@@ -100,6 +100,14 @@ pub enum ErrorKind {
     Aliasing {
         name: String,
     },
+    /// Inputs given to a prepared expression that are not the ones it was
+    /// compiled for (their number or dtypes).
+    InputMismatch {
+        /// The prepared variables and their dtypes, in order.
+        expected: Vec<(String, DType)>,
+        /// The dtypes of the inputs given.
+        found: Vec<DType>,
+    },
     /// A result or temporary too large to allocate (`what` says which).
     TooLarge {
         what: String,
@@ -124,6 +132,13 @@ impl Error {
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Error {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// The same error about `text` (for errors made where the text was not
+    /// at hand).
+    pub fn in_text(mut self, text: &str) -> Error {
+        self.text = text.to_string();
         self
     }
 
@@ -201,6 +216,16 @@ impl Error {
             }
             ErrorKind::Aliasing { name } => {
                 format!("'{name}' is both the output and an input read at other positions")
+            }
+            ErrorKind::InputMismatch { expected, found } => {
+                let expected: Vec<String> =
+                    expected.iter().map(|(n, d)| format!("{n}: {d}")).collect();
+                let found: Vec<String> = found.iter().map(|d| d.to_string()).collect();
+                format!(
+                    "the prepared expression takes ({}), got ({})",
+                    expected.join(", "),
+                    found.join(", ")
+                )
             }
             ErrorKind::TooLarge { what } => format!("too large: {what}"),
             ErrorKind::Interrupted => "interrupted".to_string(),

@@ -341,9 +341,9 @@ pub struct Reduction {
     /// reductions). Rolls around the call apply to the result (the
     /// parameter), not to the input.
     pub input: Program,
-    /// The reduced expression's source text (it keys the input's kernel in
-    /// the runtime's cache).
-    pub input_text: String,
+    /// Where the reduced expression is in the source text (see
+    /// [`Reduction::input_text`]).
+    pub input_span: Span,
     /// The axis of the input (negative counts from the last), or `None`
     /// for all elements. Resolved when shapes are known.
     pub axis: Option<i64>,
@@ -356,6 +356,12 @@ pub struct Reduction {
 }
 
 impl Reduction {
+    /// The reduced expression's source, out of the whole expression's
+    /// `text`.
+    pub fn input_text<'t>(&self, text: &'t str) -> &'t str {
+        text.get(self.input_span.range()).unwrap_or("")
+    }
+
     /// The dtype of the result, which is also the dtype the input's values
     /// are folded in ([`ReduceOp::result_dtype`]).
     pub fn dtype(&self) -> DType {

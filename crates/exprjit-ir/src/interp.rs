@@ -55,14 +55,15 @@ pub fn reduce(r: &Reduction, input: &Array, text: &str) -> Result<Array, Error> 
     let values = if input.dtype() == dtype {
         input.clone()
     } else {
-        let mut data = Data::zeros(dtype, input.len());
+        let mut data = Data::try_zeros(dtype, input.len())
+            .ok_or_else(|| r.fold_error(FoldError::TooLarge, text))?;
         for i in 0..input.len() {
             data.set(i, input.get(i));
         }
         Array::new(input.shape().to_vec(), data)
             .ok_or_else(|| Error::new(ErrorKind::Internal("cast length".into()), None, text))?
     };
-    let data = fold_array(r.op, &values, axis).map_err(|_| r.empty_error(text))?;
+    let data = fold_array(r.op, &values, axis).map_err(|e| r.fold_error(e, text))?;
     Array::new(r.result_shape(input.shape(), axis), data)
         .ok_or_else(|| Error::new(ErrorKind::Internal("reduction length".into()), None, text))
 }
@@ -71,24 +72,23 @@ pub fn reduce(r: &Reduction, input: &Array, text: &str) -> Result<Array, Error> 
 /// them for `None`: each line gathered in order and folded by
 /// [`semantics::fold_line`]; the results in row-major order of the other
 /// axes. A `min`, `max` or `mean` with an empty line fails.
-pub fn fold_array(
-    op: ReduceOp,
-    values: &Array,
-    axis: Option<usize>,
-) -> Result<Data, EmptyReduction> {
+pub fn fold_array(op: ReduceOp, values: &Array, axis: Option<usize>) -> Result<Data, FoldError> {
     fn lines<T: Fold>(
         op: ReduceOp,
         xs: &[T],
         shape: &[usize],
         axis: Option<usize>,
-    ) -> Result<Vec<T>, EmptyReduction> {
+    ) -> Result<Vec<T>, FoldError> {
         let Some(a) = axis else {
             return Ok(vec![semantics::fold_line(op, xs)?]);
         };
         let len = shape[a];
-        let inner: usize = shape[a + 1..].iter().product();
-        let outer: usize = shape[..a].iter().product();
-        let mut out = Vec::with_capacity(outer * inner);
+        let inner = shape_len(&shape[a + 1..]).ok_or(FoldError::TooLarge)?;
+        let outer = shape_len(&shape[..a]).ok_or(FoldError::TooLarge)?;
+        let count = outer.checked_mul(inner).ok_or(FoldError::TooLarge)?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(count)
+            .map_err(|_| FoldError::TooLarge)?;
         let mut line = Vec::with_capacity(len);
         for o in 0..outer {
             for i in 0..inner {
@@ -109,6 +109,21 @@ pub fn fold_array(
     })
 }
 
+/// Why [`fold_array`] gave no result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FoldError {
+    /// A `min`, `max` or `mean` of an empty line.
+    Empty,
+    /// More results than memory holds.
+    TooLarge,
+}
+
+impl From<EmptyReduction> for FoldError {
+    fn from(_: EmptyReduction) -> FoldError {
+        FoldError::Empty
+    }
+}
+
 impl BadAxis {
     /// The user error this is, in `text`.
     pub fn error(&self, text: &str) -> Error {
@@ -124,6 +139,20 @@ impl BadAxis {
 }
 
 impl Reduction {
+    /// The user error `e` of this reduction's fold, at the call.
+    pub fn fold_error(&self, e: FoldError, text: &str) -> Error {
+        match e {
+            FoldError::Empty => self.empty_error(text),
+            FoldError::TooLarge => Error::new(
+                ErrorKind::TooLarge {
+                    what: format!("the result of {}", self.op.name()),
+                },
+                Some(self.span),
+                text,
+            ),
+        }
+    }
+
     /// The error for a `min`, `max` or `mean` of no values, at the call.
     pub fn empty_error(&self, text: &str) -> Error {
         let e = Error::new(
@@ -143,6 +172,20 @@ impl Reduction {
 /// Evaluates `func` with `inputs[i]` bound to `func.params[i]`, broadcasting
 /// them together. A function of no parameters gives a 0-d array.
 pub fn eval(func: &Func, inputs: &[&Array], text: &str) -> Result<Array, Error> {
+    eval_with(func, inputs, text, &|| Ok(()))
+}
+
+/// How many elements [`eval_with`] computes between calls of its `stop`.
+pub const STOP_EVERY: usize = 4096;
+
+/// [`eval`] that calls `stop` before every [`STOP_EVERY`] elements and
+/// gives up with its error (the runtime's interrupt check).
+pub fn eval_with(
+    func: &Func,
+    inputs: &[&Array],
+    text: &str,
+    stop: &dyn Fn() -> Result<(), Error>,
+) -> Result<Array, Error> {
     if inputs.len() != func.params.len() {
         return Err(Error::new(
             ErrorKind::Internal(format!(
@@ -184,8 +227,16 @@ pub fn eval(func: &Func, inputs: &[&Array], text: &str) -> Result<Array, Error> 
             text,
         )
     })?;
-    let len = shape_len(&shape)
-        .ok_or_else(|| Error::new(ErrorKind::Internal("shape overflows".into()), None, text))?;
+    let too_large = || {
+        Error::new(
+            ErrorKind::TooLarge {
+                what: format!("a result of shape {shape:?}"),
+            },
+            None,
+            text,
+        )
+    };
+    let len = shape_len(&shape).ok_or_else(too_large)?;
     // Each parameter's rolls, resolved against the shapes.
     let shape_of = |name: &str| -> Option<Vec<usize>> {
         func.params
@@ -201,11 +252,14 @@ pub fn eval(func: &Func, inputs: &[&Array], text: &str) -> Result<Array, Error> 
         .iter()
         .map(|a| broadcast_strides(a.shape(), &shape))
         .collect();
-    let mut out = Data::zeros(func.result_dtype(), len);
+    let mut out = Data::try_zeros(func.result_dtype(), len).ok_or_else(too_large)?;
     let mut values: Vec<Scalar> = Vec::with_capacity(func.insts.len());
     let mut index = vec![0usize; shape.len()];
     let mut args: Vec<Scalar> = Vec::with_capacity(3);
     for flat in 0..len {
+        if flat % STOP_EVERY == 0 {
+            stop()?;
+        }
         // `index` is the multi-index of element `flat` (row-major).
         if flat > 0 {
             for d in (0..shape.len()).rev() {

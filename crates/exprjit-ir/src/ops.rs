@@ -485,12 +485,12 @@ impl Op {
                 result: R::Same,
                 exactness: Exactness::Libm,
                 libm: Some(Libm::Binary {
-                    f32: f32::powf,
-                    f64: f64::powf,
+                    f32: sem::pow_f32,
+                    f64: sem::pow_f64,
                 }),
                 eval: |a, _| match (a[0], a[1]) {
-                    (Scalar::F32(x), Scalar::F32(y)) => Scalar::F32(x.powf(y)),
-                    (Scalar::F64(x), Scalar::F64(y)) => Scalar::F64(x.powf(y)),
+                    (Scalar::F32(x), Scalar::F32(y)) => Scalar::F32(sem::pow_f32(x, y)),
+                    (Scalar::F64(x), Scalar::F64(y)) => Scalar::F64(sem::pow_f64(x, y)),
                     _ => int2!(a, sem::pow_i32, sem::pow_i64),
                 },
             },
@@ -702,7 +702,8 @@ impl Op {
             // versions overflow above ~1.7e38); the `libm` crate's port of
             // musl is within 1 ULP and handles the whole domain.
             Op::Arcsinh => libm_unary!("arcsinh", libm::asinhf, libm::asinh),
-            Op::Arccosh => libm_unary!("arccosh", libm::acoshf, libm::acosh),
+            // ... but its acosh is finite below -1 (NaN is the answer).
+            Op::Arccosh => libm_unary!("arccosh", sem::acosh_f32, sem::acosh_f64),
             Op::Arctanh => libm_unary!("arctanh", libm::atanhf, libm::atanh),
             // Rounding an integer changes nothing (NumPy >= 2.1 also keeps
             // the integer dtype).
@@ -791,7 +792,7 @@ impl Op {
                     _ => int2!(a, sem::fmod_i32, sem::fmod_i64),
                 },
             ),
-            Op::Hypot => libm_binary!("hypot", f32::hypot, f64::hypot),
+            Op::Hypot => libm_binary!("hypot", sem::hypot_f32, sem::hypot_f64),
             Op::Arctan2 => {
                 libm_binary!("arctan2", f32::atan2, f64::atan2)
             }

@@ -121,6 +121,52 @@ pub fn float_sign<T: Float>(x: T) -> T {
     }
 }
 
+// The libm functions whose special cases exprjit pins down itself, so that
+// every engine (the interpreter, folding, Strict's per-lane calls and the
+// Fast vector routines) gives the same bits. The rule is numpy's (C99 Annex
+// F), applied to signalling NaNs too, which glibc treats differently:
+// `x ** 0 == 1` and `1 ** y == 1` for every x and y, NaNs included;
+// `hypot(±inf, y) == hypot(y, ±inf) == inf`, NaN or not; `arccosh(x)` is
+// NaN below 1 (the `libm` crate's `acosh` is not).
+
+/// `x ** y` for f64 (see the rule above).
+pub fn pow_f64(x: f64, y: f64) -> f64 {
+    if y == 0.0 || x == 1.0 { 1.0 } else { x.powf(y) }
+}
+
+/// `x ** y` for f32 (see the rule above).
+pub fn pow_f32(x: f32, y: f32) -> f32 {
+    if y == 0.0 || x == 1.0 { 1.0 } else { x.powf(y) }
+}
+
+/// `hypot(x, y)` for f64: an infinity in either operand gives +inf.
+pub fn hypot_f64(x: f64, y: f64) -> f64 {
+    if x.is_infinite() || y.is_infinite() {
+        f64::INFINITY
+    } else {
+        x.hypot(y)
+    }
+}
+
+/// `hypot(x, y)` for f32: an infinity in either operand gives +inf.
+pub fn hypot_f32(x: f32, y: f32) -> f32 {
+    if x.is_infinite() || y.is_infinite() {
+        f32::INFINITY
+    } else {
+        x.hypot(y)
+    }
+}
+
+/// `arccosh(x)` for f64: NaN below 1 (C's `acosh`, numpy).
+pub fn acosh_f64(x: f64) -> f64 {
+    if x < 1.0 { f64::NAN } else { libm::acosh(x) }
+}
+
+/// `arccosh(x)` for f32: NaN below 1 (C's `acoshf`, numpy).
+pub fn acosh_f32(x: f32) -> f32 {
+    if x < 1.0 { f32::NAN } else { libm::acoshf(x) }
+}
+
 /// `nextafter(x, y)` as in C.
 pub fn nextafter_f64(x: f64, y: f64) -> f64 {
     if x.is_nan() || y.is_nan() {

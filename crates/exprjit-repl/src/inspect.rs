@@ -119,21 +119,22 @@ pub(crate) fn kernels(
     offset: usize,
     vars: &Vars<'_>,
 ) -> Result<Vec<(Kernel, String)>, Problem> {
-    fn collect<'p>(p: &'p Program, out: &mut Vec<(&'p Func, Option<String>)>) {
+    fn collect<'p>(p: &'p Program, text: &str, out: &mut Vec<(&'p Func, Option<String>)>) {
         for r in &p.reductions {
-            collect(&r.input, out);
+            collect(&r.input, text, out);
             out.push((
                 &r.input.main,
                 Some(format!(
                     "reduction {}: the kernel of its input `{}`",
-                    r.name, r.input_text
+                    r.name,
+                    r.input_text(text)
                 )),
             ));
         }
     }
     let program = program(text, offset, vars)?;
     let mut funcs = Vec::new();
-    collect(&program, &mut funcs);
+    collect(&program, text, &mut funcs);
     funcs.push((&program.main, None));
     let mut out = Vec::new();
     for (f, what) in funcs {

@@ -209,6 +209,11 @@ impl Inner {
         })
     }
 
+    /// Whether a program is cached under `text` (no statistics change).
+    pub(crate) fn has_program(&self, text: &str) -> bool {
+        self.texts.contains_key(text)
+    }
+
     /// Caches a checked program (sighting 1).
     pub(crate) fn insert_program(
         &mut self,
@@ -316,7 +321,14 @@ pub fn stats() -> CacheStats {
     s.kernels = kernels
         .into_iter()
         .map(|(text, e)| KernelStats {
-            expr: text.to_string(),
+            expr: match text.strip_prefix('\0') {
+                // A reduction's input, keyed by its function's text form.
+                Some(func) => format!(
+                    "(reduction input) {}",
+                    func.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+                None => text.to_string(),
+            },
             params: e.kernel.params().to_vec(),
             layouts: e
                 .variant

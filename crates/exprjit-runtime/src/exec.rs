@@ -241,6 +241,22 @@ pub(crate) fn internal(msg: String) -> Error {
     Error::new(ErrorKind::Internal(msg), None, "")
 }
 
+/// A failure to compile a kernel: the operating system refusing executable
+/// memory is `TooLarge` (the user can free memory or shorten the
+/// expression); everything else the code generator reports is a bug.
+pub(crate) fn codegen_error(e: exprjit_codegen::Error) -> Error {
+    match e.kind() {
+        exprjit_codegen::ErrorKind::Memory(_) => Error::new(
+            ErrorKind::TooLarge {
+                what: "executable memory for the kernel".into(),
+            },
+            None,
+            "",
+        ),
+        _ => internal(e.to_string()),
+    }
+}
+
 /// Non-temporal ("streaming") stores for outputs larger than the caches.
 ///
 /// An ordinary store first reads the output's cache line from memory

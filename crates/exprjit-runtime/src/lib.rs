@@ -27,7 +27,7 @@ pub use ndarray;
 #[cfg(feature = "ndarray")]
 pub use operand::ArrayExt;
 pub use operand::{Elem, Elements, ElementsMut, IntoOperand, Operand, Vars, View, ViewError};
-pub use plan::Plan;
+pub use plan::{Plan, PlanError};
 pub use pool::{
     accuracy, detect_number_of_cores, num_threads, set_accuracy, set_num_threads, set_pinning,
     set_tile_size,
@@ -450,6 +450,29 @@ pub(crate) fn shape_error(func: &Func, shapes: &[&[usize]], i: usize, text: &str
     )
 }
 
+/// The user error for sources that have no plan: shapes that do not
+/// broadcast, or a broadcast shape too large to count.
+pub(crate) fn plan_error(
+    func: &Func,
+    shapes: &[&[usize]],
+    e: plan::PlanError,
+    text: &str,
+) -> Error {
+    match e {
+        plan::PlanError::Broadcast(i) => shape_error(func, shapes, i, text),
+        plan::PlanError::TooLarge => {
+            let shape = exprjit_ir::shape::broadcast(shapes.iter().copied()).unwrap_or_default();
+            Error::new(
+                ErrorKind::TooLarge {
+                    what: format!("a result of shape {shape:?}"),
+                },
+                None,
+                text,
+            )
+        }
+    }
+}
+
 /// `op` borrowed for a shorter lifetime (owned arrays by reference).
 fn reborrow<'b>(op: &'b Operand<'_>) -> Operand<'b> {
     match op {
@@ -511,7 +534,7 @@ pub(crate) fn fused_kernel(
         return Ok((k, true));
     }
     let kernel = Kernel::compile(func, &variant.layouts, &variant.codegen)
-        .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, text))?;
+        .map_err(|e| exec::codegen_error(e).in_text(text))?;
     let kernel = Arc::new(kernel);
     cache::lock().insert_kernel(text, env, variant, kernel.clone());
     Ok((kernel, false))
@@ -698,11 +721,7 @@ fn run_main(
         && pool::tile_size_setting() == 0
         && !opts.exact_threads
         && let Some((_, n)) = simple_variant(func, vars, target, out_dtype_asked, opts.codegen())
-        && strategy::threads_for(
-            n,
-            strategy::work_per_element(func),
-            opts.threads.unwrap_or_else(num_threads),
-        ) == 1
+        && strategy::is_small_call(n, strategy::work_per_element(func))
     {
         return run_simple(kernel, func, vars, target, n, out, t0, text);
     }
@@ -765,7 +784,7 @@ fn run_main(
 
     // Plan the iteration.
     let sources = sources(&bound, &rolls);
-    let plan = Plan::new(&sources).map_err(|i| shape_error(func, &shapes, i, text))?;
+    let plan = Plan::new(&sources).map_err(|e| plan_error(func, &shapes, e, text))?;
 
     // The output dtype and buffer.
     let result_dtype = func.result_dtype();
@@ -893,7 +912,12 @@ fn run_main(
                 cache::lock().count_multipass();
                 t_run = Instant::now();
                 let target = buf.target_for(in_place, text)?;
-                multipass::run(&func_out, &plan, &inputs, target, mode, threads, tile)?;
+                let settings = multipass::Settings {
+                    threads,
+                    tile,
+                    accuracy: opts.codegen().accuracy,
+                };
+                multipass::run(&func_out, &plan, &inputs, target, mode, settings)?;
             }
             Engine::Interpreter => {
                 t_run = Instant::now();
@@ -910,7 +934,7 @@ fn run_main(
                     })
                     .collect();
                 let refs: Vec<&Array> = arrays.iter().collect();
-                let r = exprjit_ir::interp::eval(&func_out, &refs, text)?;
+                let r = exprjit_ir::interp::eval_with(&func_out, &refs, text, &check_interrupt)?;
                 copy_into(&r, &mut buf);
             }
         }

@@ -9,7 +9,7 @@
 
 use crate::exec::{self, Input, Target};
 use crate::plan::Plan;
-use exprjit_codegen::{Kernel, Layout, Options};
+use exprjit_codegen::{Accuracy, Kernel, Layout, Options};
 use exprjit_ir::{DType, Error, Func, Inst, InstKind, Op, Param, Scalar, Value};
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -22,20 +22,39 @@ pub enum Mode {
     InPlace,
 }
 
-type OpKey = (Option<Op>, Vec<DType>, Vec<Layout>);
+/// How the passes of one evaluation run: threads, tile size, and the code
+/// generator's options of their one-operation kernels (the call's
+/// accuracy: under `Strict` every pass gives the interpreter's bits).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    pub(crate) threads: usize,
+    pub(crate) tile: usize,
+    pub(crate) accuracy: Accuracy,
+}
+
+type OpKey = (Option<Op>, Vec<DType>, Vec<Layout>, Accuracy);
 
 /// One-operation kernels, shared by all expressions. The set is finite
-/// (operations x dtypes x layouts), so it is not evicted.
-fn op_kernel(op: Option<Op>, dtypes: &[DType], layouts: &[Layout]) -> Result<Arc<Kernel>, Error> {
+/// (operations x dtypes x layouts x accuracies), so it is not evicted.
+/// One operation has nothing to fuse, so FMA contraction never applies.
+fn op_kernel(
+    op: Option<Op>,
+    dtypes: &[DType],
+    layouts: &[Layout],
+    accuracy: Accuracy,
+) -> Result<Arc<Kernel>, Error> {
     static KERNELS: OnceLock<Mutex<FxHashMap<OpKey, Arc<Kernel>>>> = OnceLock::new();
     let map = KERNELS.get_or_init(|| Mutex::new(FxHashMap::default()));
-    let key: OpKey = (op, dtypes.to_vec(), layouts.to_vec());
+    let key: OpKey = (op, dtypes.to_vec(), layouts.to_vec(), accuracy);
     if let Some(k) = map.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(k.clone());
     }
     let func = single_op_func(op, dtypes);
-    let kernel = Kernel::compile(&func, layouts, &Options::default())
-        .map_err(|e| exec::internal(e.to_string()))?;
+    let options = Options {
+        fma: false,
+        accuracy,
+    };
+    let kernel = Kernel::compile(&func, layouts, &options).map_err(exec::codegen_error)?;
     let kernel = Arc::new(kernel);
     map.lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -150,9 +169,13 @@ pub(crate) fn run(
     inputs: &[Input<'_>],
     target: Target<'_>,
     mode: Mode,
-    threads: usize,
-    tile: usize,
+    settings: Settings,
 ) -> Result<(), Error> {
+    let Settings {
+        threads,
+        tile,
+        accuracy,
+    } = settings;
     let nd = plan.dims.len();
     let contiguous = crate::plan::contiguous_strides(&plan.dims);
     let mut last_use = vec![0usize; func.insts.len()];
@@ -177,7 +200,7 @@ pub(crate) fn run(
         if input.rolls.is_empty() {
             continue;
         }
-        let copy = op_kernel(None, &[input.dtype], &[plan.layouts()[k]])?;
+        let copy = op_kernel(None, &[input.dtype], &[plan.layouts()[k]], accuracy)?;
         let mut t = Temp::new(input.dtype, plan.len)?;
         exec::run(
             &copy,
@@ -242,7 +265,7 @@ pub(crate) fn run(
                 Val::Temp(_) => crate::plan::layout_of_stride(contiguous[nd - 1]),
             })
             .collect();
-        let kernel = op_kernel(op, &dtypes, &layouts)?;
+        let kernel = op_kernel(op, &dtypes, &layouts, accuracy)?;
         let consts: Vec<[u8; 8]> = arg_vals
             .iter()
             .map(|v| match v {
@@ -290,7 +313,7 @@ pub(crate) fn run(
                 let alias = Some((in_place_input.unwrap_or(usize::MAX), &buffer[..]));
                 let pass = pass_for!(&temps, alias, None)?;
                 let tmp = into_temp(&kernel, plan, &pass, inst.dtype, threads, tile)?;
-                let copy = op_kernel(None, &[inst.dtype], &[Layout::Contiguous])?;
+                let copy = op_kernel(None, &[inst.dtype], &[Layout::Contiguous], accuracy)?;
                 let src = [Input {
                     bytes: tmp.as_bytes(),
                     dtype: inst.dtype,
@@ -318,10 +341,13 @@ pub(crate) fn run(
         }
 
         // Where the result of this pass goes: a dead temporary of the same
-        // dtype (in-place mode), or a new one.
+        // dtype (in-place mode), or a new one. A temporary this pass reads
+        // through more than one operand (`t*t` after CSE) is not reused:
+        // the kernel reads only one operand from the buffer it writes.
         let reuse = match mode {
             Mode::InPlace => args.iter().position(|a| {
                 last_use[a.index()] == i
+                    && args.iter().filter(|b| *b == a).count() == 1
                     && matches!(vals[a.index()], Val::Temp(t) if temps[t].as_ref().is_some_and(|t| t.dtype == inst.dtype))
             }),
             Mode::Temporaries => None,

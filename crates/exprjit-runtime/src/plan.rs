@@ -40,12 +40,20 @@ pub struct Plan {
     pub len: usize,
 }
 
+/// Why sources have no plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanError {
+    /// Source `k` does not broadcast with those before it.
+    Broadcast(usize),
+    /// The broadcast shape has more elements than a `usize` counts.
+    TooLarge,
+}
+
 impl Plan {
-    /// Broadcasts `sources` together; on failure, the index of the source
-    /// that does not fit those before it.
-    pub fn new(sources: &[Source<'_>]) -> Result<Plan, usize> {
-        let shape = broadcast(sources.iter().map(|s| s.shape))?;
-        let len = exprjit_ir::array::shape_len(&shape).ok_or(0usize)?;
+    /// Broadcasts `sources` together.
+    pub fn new(sources: &[Source<'_>]) -> Result<Plan, PlanError> {
+        let shape = broadcast(sources.iter().map(|s| s.shape)).map_err(PlanError::Broadcast)?;
+        let len = exprjit_ir::array::shape_len(&shape).ok_or(PlanError::TooLarge)?;
         // Strides of each source over the full broadcast shape (0 where
         // stretched or missing).
         let full: Vec<Vec<isize>> = sources

@@ -12,8 +12,9 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 static TILE: AtomicUsize = AtomicUsize::new(0);
 static PIN: AtomicBool = AtomicBool::new(true);
 static STRICT: AtomicBool = AtomicBool::new(false);
-/// The current pool with the thread count and pinning it was built with.
-type PoolSlot = Option<(usize, bool, Arc<rayon::ThreadPool>)>;
+/// The current pool with the thread count and pinning it was built with,
+/// and the process that built it.
+type PoolSlot = Option<(usize, bool, u32, Arc<rayon::ThreadPool>)>;
 static POOL: OnceLock<RwLock<PoolSlot>> = OnceLock::new();
 
 /// The number of cores of this machine (at least 1).
@@ -81,25 +82,42 @@ pub fn set_tile_size(n: usize) -> usize {
 
 /// The pool with `threads` workers, built (and pinned) on first use and
 /// rebuilt when the count or pinning changes.
+///
+/// Fork safety: a child made by `fork()` inherits the pool's memory but
+/// none of its worker threads, so work handed to it would wait forever.
+/// The pool remembers the process that built it; in any other process
+/// (a forked child) it is abandoned, never touched again (leaked: its
+/// threads do not exist to be told to stop) and a new pool is built.
 pub(crate) fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
     let cell = POOL.get_or_init(|| RwLock::new(None));
     let pin = PIN.load(Ordering::Relaxed);
+    let pid = std::process::id();
+    let fits = |slot: &PoolSlot| -> Option<Arc<rayon::ThreadPool>> {
+        match slot {
+            Some((n, p, owner, pool)) if *n == threads && *p == pin && *owner == pid => {
+                Some(pool.clone())
+            }
+            _ => None,
+        }
+    };
     if let Ok(guard) = cell.read()
-        && let Some((n, p, pool)) = guard.as_ref()
-        && *n == threads
-        && *p == pin
+        && let Some(pool) = fits(&guard)
     {
-        return pool.clone();
+        return pool;
     }
     let mut guard = match cell.write() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
     };
-    if let Some((n, p, pool)) = guard.as_ref()
-        && *n == threads
-        && *p == pin
+    if let Some(pool) = fits(&guard) {
+        return pool;
+    }
+    if let Some((_, _, owner, old)) = guard.take()
+        && owner != pid
     {
-        return pool.clone();
+        // Built by the parent of this forked process: dropping it would
+        // signal threads that are not here; leak it instead.
+        std::mem::forget(old);
     }
     let cores = if pin {
         core_affinity::get_core_ids().unwrap_or_default()
@@ -125,7 +143,7 @@ pub(crate) fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
             Err(_) => return fallback_pool(),
         },
     };
-    *guard = Some((threads, pin, pool.clone()));
+    *guard = Some((threads, pin, pid, pool.clone()));
     pool
 }
 

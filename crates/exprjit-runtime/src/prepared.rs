@@ -63,7 +63,7 @@ impl Prepared {
         let func = Arc::new(program.main);
         let layouts = vec![Layout::Contiguous; func.params.len()];
         let contiguous = Kernel::compile(&func, &layouts, &opts.codegen())
-            .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, expr))?;
+            .map_err(|e| exec::codegen_error(e).in_text(expr))?;
         let contiguous = Arc::new(contiguous);
         Ok(Prepared {
             text: expr.to_string(),
@@ -107,7 +107,7 @@ impl Prepared {
             return Ok(k.clone());
         }
         let k = Kernel::compile(&self.func, layouts, &self.opts.codegen())
-            .map_err(|e| Error::new(ErrorKind::Internal(e.to_string()), None, &self.text))?;
+            .map_err(|e| exec::codegen_error(e).in_text(&self.text))?;
         let k = Arc::new(k);
         ks.push((layouts.to_vec(), k.clone()));
         Ok(k)
@@ -129,53 +129,44 @@ impl Prepared {
             return self.run_reduced(vars, inputs);
         }
         let t0 = Instant::now();
-        if inputs.len() != self.func.params.len() {
-            return Err(Error::new(
-                ErrorKind::Internal(format!(
-                    "{} inputs for {} variables ({})",
-                    inputs.len(),
-                    self.func.params.len(),
-                    self.input_names().join(", ")
-                )),
-                None,
-                &self.text,
-            ));
-        }
-        for (p, op) in self.func.params.iter().zip(inputs) {
-            if p.dtype != op.dtype() {
-                return Err(Error::new(
-                    ErrorKind::Internal(format!(
-                        "'{}' was prepared as {}, got {}",
-                        p.name,
-                        p.dtype,
-                        op.dtype()
-                    )),
-                    None,
-                    &self.text,
-                ));
-            }
+        let fits = inputs.len() == self.func.params.len()
+            && self
+                .func
+                .params
+                .iter()
+                .zip(inputs)
+                .all(|(p, op)| p.dtype == op.dtype());
+        if !fits {
+            let expected = self
+                .func
+                .params
+                .iter()
+                .map(|p| (p.name.clone(), p.dtype))
+                .collect();
+            return Err(self.mismatch(expected, inputs));
         }
         let rolled = self.func.params.iter().any(|p| !p.rolls.is_empty());
-        if !rolled && let Some((layouts, n)) = simple_layouts(inputs) {
-            let max_threads = self.opts.threads.unwrap_or_else(crate::num_threads);
-            if strategy::threads_for(n, self.work, max_threads) == 1 && self.opts.tile.is_none() {
-                let other;
-                let kernel = if layouts.iter().all(|l| *l == Layout::Contiguous) {
-                    &self.contiguous
-                } else {
-                    other = self.kernel(&layouts)?;
-                    &other
-                };
-                let ins: SmallVec<[Option<&Operand<'_>>; 8]> = inputs.iter().map(Some).collect();
-                let mut result = None;
-                let t0 = timed.then_some(t0);
-                let out = crate::Out::New(&mut result);
-                let trace = crate::call_simple(kernel, &ins, n, out, t0, &self.text)?;
-                return match result {
-                    Some(r) => Ok((r, trace)),
-                    None => Err(exec::internal("no result".into())),
-                };
-            }
+        if !rolled
+            && let Some((layouts, n)) = simple_layouts(inputs)
+            && strategy::is_small_call(n, self.work)
+            && self.opts.tile.is_none()
+        {
+            let other;
+            let kernel = if layouts.iter().all(|l| *l == Layout::Contiguous) {
+                &self.contiguous
+            } else {
+                other = self.kernel(&layouts)?;
+                &other
+            };
+            let ins: SmallVec<[Option<&Operand<'_>>; 8]> = inputs.iter().map(Some).collect();
+            let mut result = None;
+            let t0 = timed.then_some(t0);
+            let out = crate::Out::New(&mut result);
+            let trace = crate::call_simple(kernel, &ins, n, out, t0, &self.text)?;
+            return match result {
+                Some(r) => Ok((r, trace)),
+                None => Err(exec::internal("no result".into())),
+            };
         }
         let scalars: Vec<[u8; 8]> = inputs
             .iter()
@@ -192,16 +183,8 @@ impl Prepared {
         let shapes: Vec<&[usize]> = bound.iter().map(|b| b.shape.as_slice()).collect();
         let rolls = crate::resolve_param_rolls(&self.func, &shapes, &self.text)?;
         let sources = crate::sources(&bound, &rolls);
-        let plan = Plan::new(&sources).map_err(|i| {
-            Error::new(
-                ErrorKind::ShapeMismatch {
-                    left: Vec::new(),
-                    right: bound[i].shape.clone(),
-                },
-                None,
-                &self.text,
-            )
-        })?;
+        let plan = Plan::new(&sources)
+            .map_err(|e| crate::plan_error(&self.func, &shapes, e, &self.text))?;
         let kernel = self.kernel(&plan.layouts())?;
         let compile_time = t0.elapsed();
         let work = strategy::work_per_element(&self.func);
@@ -265,22 +248,25 @@ impl Prepared {
                 .zip(inputs)
                 .any(|((_, d), op)| *d != op.dtype());
         if mismatch {
-            let names: Vec<&str> = signature.iter().map(|(n, _)| n.as_str()).collect();
-            return Err(Error::new(
-                ErrorKind::Internal(format!(
-                    "inputs do not match the prepared variables ({}: {:?})",
-                    names.join(", "),
-                    signature.iter().map(|(_, d)| *d).collect::<Vec<_>>()
-                )),
-                None,
-                &self.text,
-            ));
+            return Err(self.mismatch(signature.to_vec(), inputs));
         }
         let mut vars = crate::Vars::new();
         for ((name, _), op) in signature.iter().zip(inputs) {
             vars.set(name.as_str(), crate::reborrow(op));
         }
         crate::evaluate_with(&self.text, &vars, &self.opts)
+    }
+
+    /// The user error for `inputs` that do not fit the prepared variables.
+    fn mismatch(&self, expected: Vec<(String, DType)>, inputs: &[Operand<'_>]) -> Error {
+        Error::new(
+            ErrorKind::InputMismatch {
+                expected,
+                found: inputs.iter().map(Operand::dtype).collect(),
+            },
+            None,
+            &self.text,
+        )
     }
 
     /// Runs with the inputs taken by name from `vars`.

@@ -11,7 +11,7 @@ use crate::plan::{Plan, Source};
 use crate::{
     Array, Bound, DType, Data, Elem, ElementsMut, Engine, Error, ErrorKind, Operand, Options, Vars,
     View, alloc_result, bind, bytes_to_array, cache, data_target, fused_kernel, multipass,
-    num_threads, pool, resolve, resolve_param_rolls, scalar_bytes, shape_error, strategy,
+    num_threads, plan_error, pool, resolve_param_rolls, scalar_bytes, shape_error, strategy,
 };
 use exprjit_codegen::{Kernel, Operand as KOperand, Output as KOutput};
 use exprjit_ir::array::shape_len;
@@ -19,7 +19,7 @@ use exprjit_ir::semantics::{Fold, REDUCE_BLOCK, fold_block, fold_partials};
 use exprjit_ir::{InstKind, Program, ReduceOp, Reduction, interp};
 use rayon::prelude::*;
 use std::borrow::Cow;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What reductions read and how they run.
@@ -169,7 +169,15 @@ fn reduce(
 
     // No values to fold: the identity, or an error if a line is empty.
     if line == 0 || lines == 0 {
-        let mut data = Data::zeros(dtype, lines);
+        let mut data = Data::try_zeros(dtype, lines).ok_or_else(|| {
+            Error::new(
+                ErrorKind::TooLarge {
+                    what: format!("a result of shape {out_shape:?}"),
+                },
+                Some(r.span),
+                text,
+            )
+        })?;
         match r.op.identity(dtype) {
             Some(id) => (0..lines).for_each(|i| data.set(i, id)),
             None if lines > 0 => return Err(r.empty_error(text)),
@@ -189,7 +197,7 @@ fn reduce(
             rolls,
         })
         .collect();
-    let plan = Plan::new(&sources).map_err(|i| shape_error(func, &shapes, i, text))?;
+    let plan = Plan::new(&sources).map_err(|e| plan_error(func, &shapes, e, text))?;
     let inputs = exec_inputs(&bound, &plan);
 
     // Strategy: threads, tiles and engine.
@@ -207,11 +215,23 @@ fn reduce(
         out: dtype,
         codegen: opts.codegen(),
     };
-    // The input's kernel is cached under the input's own text: the same
-    // kernel `evaluate` of that text would compile (its program is cached
-    // with spans of its own text).
-    let cached = resolve(&r.input_text, scope.env, &|_| None).is_ok()
-        && cache::lock().has_kernel(&r.input_text, scope.env, &variant);
+    // The input's kernel is cached under a key made of its function's text
+    // form (which names every parameter and dtype), not under the input's
+    // source text: re-parsing and re-checking that text for every nested
+    // reduction made `sum(sum(...))` cost the cube of its depth. The key
+    // starts with a NUL, which no expression text does.
+    let key = format!("\0{acc}");
+    let cached = {
+        let mut cache = cache::lock();
+        if !cache.has_program(&key) {
+            let program = Program {
+                main: acc.clone(),
+                reductions: Vec::new(),
+            };
+            cache.insert_program(&key, Box::default(), scope.env, Arc::new(program));
+        }
+        cache.has_kernel(&key, scope.env, &variant)
+    };
     // The fold is an operation per element too: `sum(a)` of 1e8 elements
     // is no small call even though its input `a` has no operations (it ran
     // multi-pass, copying `a` before folding it).
@@ -226,7 +246,7 @@ fn reduce(
     let t_run;
     let result = match engine {
         Engine::Fused => {
-            let (kernel, hit) = fused_kernel(&r.input_text, scope.env, variant, &acc)?;
+            let (kernel, hit) = fused_kernel(&key, scope.env, variant, &acc)?;
             parts.misses += usize::from(!hit);
             t_run = Instant::now();
             let blocks = Blocks {
@@ -260,7 +280,7 @@ fn reduce(
             cache::lock().count_multipass();
             t_run = Instant::now();
             let flat_sources = crate::sources(&bound, &rolls);
-            let flat = Plan::new(&flat_sources).map_err(|i| shape_error(func, &shapes, i, text))?;
+            let flat = Plan::new(&flat_sources).map_err(|e| plan_error(func, &shapes, e, text))?;
             let flat_inputs = exec_inputs(&bound, &flat);
             let tile = strategy::tile_for(
                 len,
@@ -271,16 +291,22 @@ fn reduce(
             let mut values = alloc_result(dtype, &shape, text)?;
             {
                 let mut buf = data_target(values.data_mut());
-                multipass::run(&acc, &flat, &flat_inputs, buf.target(), mode, threads, tile)?;
+                let settings = multipass::Settings {
+                    threads,
+                    tile,
+                    accuracy: opts.codegen().accuracy,
+                };
+                multipass::run(&acc, &flat, &flat_inputs, buf.target(), mode, settings)?;
             }
-            let data = interp::fold_array(r.op, &values, axis).map_err(|_| r.empty_error(text))?;
+            let data =
+                interp::fold_array(r.op, &values, axis).map_err(|e| r.fold_error(e, text))?;
             Array::new(out_shape, data).ok_or_else(|| exec::internal("result length".into()))?
         }
         Engine::Interpreter => {
             t_run = Instant::now();
             let arrays: Vec<Array> = ops.iter().map(Operand::to_array).collect();
             let refs: Vec<&Array> = arrays.iter().collect();
-            let value = interp::eval(func, &refs, text)?;
+            let value = interp::eval_with(func, &refs, text, &crate::check_interrupt)?;
             interp::reduce(r, &value, text)?
         }
     };
@@ -441,11 +467,25 @@ impl Blocks<'_, '_> {
             .lines
             .checked_mul(self.per_line)
             .ok_or_else(|| exec::internal("block count overflows".into()))?;
-        let mut partials = vec![T::default(); total];
+        let too_large = || {
+            Error::new(
+                ErrorKind::TooLarge {
+                    what: format!("{total} partial sums"),
+                },
+                None,
+                "",
+            )
+        };
+        let mut partials = Vec::new();
+        partials.try_reserve_exact(total).map_err(|_| too_large())?;
+        partials.resize(total, T::default());
         let scratch_len = self.line.min(REDUCE_BLOCK);
+        // The interrupt is checked before every block (a block is at most
+        // REDUCE_BLOCK values: microseconds), not only per task, so that a
+        // single-threaded reduction (one task) stops too.
         let task = |c: usize, slots: &mut [T], scratch: &mut Vec<T>| -> Result<(), Error> {
-            crate::check_interrupt()?;
             for (k, slot) in slots.iter_mut().enumerate() {
+                crate::check_interrupt()?;
                 *slot = self.partial(c * task_blocks + k, scratch)?;
             }
             Ok(())

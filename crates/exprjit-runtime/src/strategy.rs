@@ -113,6 +113,15 @@ pub fn threads_for(elements: usize, work_per_element: usize, max_threads: usize)
     }
 }
 
+/// Whether a call of `elements` elements is small enough to run as one
+/// kernel call with no plan, no tiles and no interrupt check (the warm
+/// paths of `evaluate` and `Prepared`): below [`PARALLEL_MIN_WORK`] work
+/// units, well under a millisecond. Larger calls go through tiles, between
+/// which [`crate::interrupt`] is checked, whatever the thread count.
+pub fn is_small_call(elements: usize, work_per_element: usize) -> bool {
+    elements.saturating_mul(work_per_element.max(1)) < PARALLEL_MIN_WORK
+}
+
 /// The tile size for a call: the setting if fixed, else from the caches,
 /// shrunk so that every thread gets several tiles.
 pub fn tile_for(
