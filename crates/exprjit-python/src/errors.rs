@@ -118,6 +118,8 @@ impl Class {
             | ErrorKind::ShapeMismatch { .. }
             | ErrorKind::OutputShape { .. }
             | ErrorKind::Aliasing { .. } => Class::Value,
+            // numexpr: ValueError for the count, TypeError for dtypes.
+            ErrorKind::InputMismatch { .. } => Class::UnsupportedValue,
             ErrorKind::TooLarge { .. } => Class::Memory,
             ErrorKind::Internal(_) => Class::Internal,
             // A kind added later: a user error about the expression.
@@ -162,6 +164,7 @@ fn kind_name(kind: &ErrorKind) -> &'static str {
         ErrorKind::OutputShape { .. } => "output_shape",
         ErrorKind::OutputDType { .. } => "output_dtype",
         ErrorKind::Aliasing { .. } => "aliasing",
+        ErrorKind::InputMismatch { .. } => "input_mismatch",
         ErrorKind::TooLarge { .. } => "too_large",
         ErrorKind::Interrupted => "interrupted",
         ErrorKind::Internal(_) => "internal",

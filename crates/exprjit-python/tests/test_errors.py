@@ -278,14 +278,9 @@ def test_a_result_too_large_is_a_memory_error():
         exprjit.evaluate("x & y")
 
 
-@pytest.mark.xfail(
-    reason="pending the runtime (issue 15 items 6 and 10): a reduction whose result cannot be "
-    "allocated aborts the process instead of raising",
-    strict=False,
-)
 def test_a_reduction_too_large_to_allocate_is_a_memory_error():
     """sum over the empty axis of a (0, 2^59) array: 2^59 zeros, 4 EiB.
-    In a child process: today the allocation failure aborts it."""
+    In a child process: an allocation failure would abort it."""
     code = (
         "import numpy as np, exprjit\n"
         "z = np.empty((0, 2**59))\n"

@@ -14,22 +14,7 @@ import textwrap
 
 import pytest
 
-#: PENDING THE RUST FIX: the thread pool is inherited without its worker
-#: threads, so these children hang (issue 15 item 2). The fix is in the
-#: runtime's pool; once it is merged, set this to True (or delete it and
-#: the mark). EXPRJIT_TEST_FORK=1 runs them anyway. While pending they are
-#: not run at all: each would spend its whole timeout hanging.
-POOL_FORK_FIXED = False
-
-pytestmark = [
-    pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork"),
-    pytest.mark.xfail(
-        not POOL_FORK_FIXED and os.environ.get("EXPRJIT_TEST_FORK") != "1",
-        reason="pending the runtime's fork-safe pool (issue 15 item 2): children hang",
-        run=False,
-        strict=True,
-    ),
-]
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 #: Seconds a scenario may take (each evaluation takes well under one).
 TIMEOUT = 20

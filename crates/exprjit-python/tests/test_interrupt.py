@@ -92,26 +92,16 @@ class Child:
         self.p.communicate()
 
 
-def test_ctrl_c_stops_every_kind_of_call_and_the_module_still_works():
-    """A new result, `out=`, in place, `NumExpr.run`, with two threads."""
-    with Child("modes") as c:
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ctrl_c_stops_every_kind_of_call_and_the_module_still_works(threads):
+    """A new result, `out=`, in place, `NumExpr.run`, on one thread and two."""
+    with Child("modes", threads=threads) as c:
         for mode in ("new result", "out", "in place", "NumExpr.run"):
             what, latency = c.interrupt()
             assert what == "caught", f"{mode}: {what}"
             assert latency < LATENCY, f"{mode}: KeyboardInterrupt {latency * 1000:.0f} ms after SIGINT"
             assert c.expect("correct") == ["True"], mode
         c.finish()
-
-
-@pytest.mark.xfail(
-    reason="single-thread fused calls check exprjit's interrupt only after the runtime change of issue 15 item 7",
-    strict=False,
-)
-def test_ctrl_c_with_one_thread():
-    with Child("modes", threads=1) as c:
-        what, latency = c.interrupt()
-        assert what == "caught" and latency < LATENCY, (what, latency)
-        assert c.expect("correct") == ["True"]
 
 
 def test_the_users_handler_exception_comes_out():
