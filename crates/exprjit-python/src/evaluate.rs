@@ -721,6 +721,8 @@ fn release_out(
 
 /// Python entry: `_exprjit.evaluate(ex, local_dict, global_dict, out,
 /// order, casting)`; the package's `evaluate` finds the dictionaries.
+// numexpr's keyword arguments, one Rust argument each.
+#[allow(clippy::too_many_arguments)]
 #[pyfunction]
 #[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind", release_locals=false))]
 pub(crate) fn evaluate<'py>(
@@ -743,6 +745,8 @@ pub(crate) fn evaluate<'py>(
 }
 
 /// Python entry: raises what `evaluate` would raise before running.
+// numexpr's keyword arguments, one Rust argument each.
+#[allow(clippy::too_many_arguments)]
 #[pyfunction]
 #[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind", release_locals=false))]
 pub(crate) fn validate<'py>(
