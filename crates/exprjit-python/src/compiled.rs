@@ -3,12 +3,13 @@
 //! (numexpr's `NumExpr`), then run on positional arrays.
 
 use crate::convert::{self, Value};
-use crate::errors;
+use crate::errors::{self, Class};
 use crate::evaluate::{self, Order};
+use crate::interrupt::{self, Work};
 use crate::names;
 use exprjit::{DType, Operand, Prepared, Scalar};
 use numpy::{PyArrayDescr, PyArrayDescrMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyTuple};
 
@@ -30,6 +31,11 @@ pub(crate) fn check_kwargs(func: &str, kwargs: Option<&Bound<'_, PyDict>>) -> Py
     Ok(())
 }
 
+/// An error of `class` about arguments, naming the expression `text`.
+fn argument_error(py: Python<'_>, class: Class, kind: &str, text: &str, message: &str) -> PyErr {
+    errors::binding(py, class, kind, text, None, message, None)
+}
+
 /// An expression compiled for fixed variable dtypes.
 #[pyclass(frozen, module = "exprjit", name = "NumExpr")]
 #[derive(Debug)]
@@ -42,21 +48,27 @@ pub(crate) struct NumExpr {
     positions: Vec<usize>,
     /// See `names::Names::elementwise`.
     elementwise: bool,
+    /// See `names::Names::nodes`.
+    nodes: usize,
 }
 
 /// The exprjit dtype of a numpy dtype-like (`float`, `'float32'`,
-/// `np.int32`, ...).
-fn dtype_like(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DType> {
+/// `np.int32`, ...); errors name `text`.
+fn dtype_like(py: Python<'_>, text: &str, obj: &Bound<'_, PyAny>) -> PyResult<DType> {
     let d = convert::numpy(py)?.call_method1("dtype", (obj,))?;
     let d = d
         .cast_into::<PyArrayDescr>()
-        .map_err(|_| PyTypeError::new_err("numpy.dtype did not return a dtype"))?;
+        .map_err(|_| convert::internal("numpy.dtype did not return a dtype"))?;
     convert::bound_dtype(d.kind(), d.itemsize()).map_err(|u| {
-        PyTypeError::new_err(format!(
-            "signature dtype {d}: {}{}",
-            u.message,
-            u.hint.map(|h| format!(" ({h})")).unwrap_or_default()
-        ))
+        errors::binding(
+            py,
+            Class::Type,
+            "signature_dtype",
+            text,
+            None,
+            &format!("signature dtype {d}: {}", u.message),
+            u.hint.as_deref(),
+        )
     })
 }
 
@@ -98,17 +110,28 @@ impl NumExpr {
         let weak = obj.is_exact_instance_of::<PyBool>()
             || obj.is_exact_instance_of::<PyInt>()
             || obj.is_exact_instance_of::<PyFloat>();
+        let text = self.text.as_str();
         let v = convert::value(py, obj)?.map_err(|u| {
-            PyTypeError::new_err(format!(
-                "argument '{name}': {}{}",
-                u.message,
-                u.hint.map(|h| format!(" ({h})")).unwrap_or_default()
-            ))
+            errors::binding(
+                py,
+                Class::Type,
+                "argument_dtype",
+                text,
+                None,
+                &format!("argument '{name}': {}", u.message),
+                u.hint.as_deref(),
+            )
         })?;
         let cannot = |from: DType| {
-            PyTypeError::new_err(format!(
-                "argument '{name}': a {from} value cannot be cast safely to the signature's {want}"
-            ))
+            argument_error(
+                py,
+                Class::Type,
+                "argument_dtype",
+                text,
+                &format!(
+                    "argument '{name}': a {from} value cannot be cast safely to the signature's {want}"
+                ),
+            )
         };
         match v {
             Value::Scalar(s) if s.dtype() == want => Ok(Value::Scalar(s)),
@@ -125,8 +148,15 @@ impl NumExpr {
                 let c = c
                     .cast_into()
                     .map_err(|_| convert::internal("astype did not return an array"))?;
-                convert::array_value(py, c)?
-                    .map_err(|u| PyTypeError::new_err(format!("argument '{name}': {}", u.message)))
+                convert::array_value(py, c)?.map_err(|u| {
+                    argument_error(
+                        py,
+                        Class::Type,
+                        "argument_dtype",
+                        text,
+                        &format!("argument '{name}': {}", u.message),
+                    )
+                })
             }
             Value::Array(a) => Err(cannot(a.dtype)),
         }
@@ -142,7 +172,7 @@ impl NumExpr {
     #[pyo3(signature = (ex, signature=None, sanitize=None, **kwargs))]
     fn new(
         py: Python<'_>,
-        ex: &str,
+        ex: &Bound<'_, PyAny>,
         signature: Option<&Bound<'_, PyAny>>,
         sanitize: Option<&Bound<'_, PyAny>>,
         kwargs: Option<&Bound<'_, PyDict>>,
@@ -150,20 +180,32 @@ impl NumExpr {
         // There is no `eval` to protect, so `sanitize` changes nothing.
         let _ = sanitize;
         check_kwargs("NumExpr", kwargs)?;
+        let ex = evaluate::expression_text(ex)?;
+        let ex: &str = &ex;
         let names = names::of(ex).map_err(|e| errors::to_py(py, &e))?;
         let mut sig: Vec<(String, DType)> = Vec::new();
         if let Some(s) = signature {
             for item in s.try_iter()? {
                 let item = item?;
                 let (name, dtype): (String, Bound<'_, PyAny>) = item.extract().map_err(|_| {
-                    PyTypeError::new_err("signature items must be (name, dtype) pairs")
+                    argument_error(
+                        py,
+                        Class::Type,
+                        "signature",
+                        ex,
+                        "signature items must be (name, dtype) pairs",
+                    )
                 })?;
                 if sig.iter().any(|(n, _)| *n == name) {
-                    return Err(PyValueError::new_err(format!(
-                        "'{name}' appears twice in the signature"
-                    )));
+                    return Err(argument_error(
+                        py,
+                        Class::Value,
+                        "signature",
+                        ex,
+                        &format!("'{name}' appears twice in the signature"),
+                    ));
                 }
-                sig.push((name, dtype_like(py, &dtype)?));
+                sig.push((name, dtype_like(py, ex, &dtype)?));
             }
         }
         if sig.is_empty() {
@@ -175,8 +217,7 @@ impl NumExpr {
                 .collect();
         }
         let pairs: Vec<(&str, DType)> = sig.iter().map(|(n, d)| (n.as_str(), *d)).collect();
-        let prepared = py
-            .detach(|| exprjit::compile(ex, &pairs))
+        let prepared = interrupt::detach(py, || exprjit::compile(ex, &pairs))
             .map_err(|e| errors::to_py(py, &e))?;
         let positions = prepared
             .input_names()
@@ -190,6 +231,7 @@ impl NumExpr {
             prepared,
             positions,
             elementwise: names.elementwise,
+            nodes: names.nodes,
         })
     }
 
@@ -208,26 +250,36 @@ impl NumExpr {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         check_kwargs("run", kwargs)?;
-        let order = Order::parse(order)?;
-        evaluate::check_casting(casting)?;
+        let order = Order::parse(py, &self.text, order)?;
+        evaluate::check_casting(py, &self.text, casting)?;
         if args.len() != self.signature.len() {
             let names: Vec<&str> = self.signature.iter().map(|(n, _)| n.as_str()).collect();
-            return Err(PyTypeError::new_err(format!(
-                "run() takes {} arrays ({}), got {}",
-                names.len(),
-                names.join(", "),
-                args.len()
-            )));
+            // numexpr: ValueError.
+            return Err(argument_error(
+                py,
+                Class::UnsupportedValue,
+                "argument_count",
+                &self.text,
+                &format!(
+                    "run() takes {} arrays ({}), got {}",
+                    names.len(),
+                    names.join(", "),
+                    args.len()
+                ),
+            ));
         }
         let mut values: evaluate::Values<'py> = Vec::with_capacity(self.positions.len());
         for &i in &self.positions {
             let v = self.argument(py, i, &args.get_item(i)?)?;
             values.push((self.signature[i].0.clone(), v));
         }
-        if self.elementwise {
-            evaluate::broadcast_shape(py, &self.text, &values)?;
-        }
-        let out = out.map(convert::Out::new).transpose()?;
+        let result_len = if self.elementwise {
+            let shape = evaluate::broadcast_shape(py, &self.text, &values)?;
+            shape.iter().fold(1usize, |n, &d| n.saturating_mul(d))
+        } else {
+            1
+        };
+        let out = out.map(|o| convert::Out::new(o, &self.text)).transpose()?;
         let order = if self.elementwise { order } else { Order::C };
         let (values, reversed, _) = evaluate::frame(values, order, out.as_ref());
         let ops: Vec<Operand<'_>> = values
@@ -238,9 +290,22 @@ impl NumExpr {
             })
             .collect::<PyResult<_>>()?;
         let prepared = &self.prepared;
-        let r = py
-            .detach(|| prepared.run(&ops))
-            .map_err(|e| errors::to_py(py, &e))?;
+        let elements = values
+            .iter()
+            .filter_map(|(_, v)| match v {
+                Value::Array(a) => Some(a.shape.iter().fold(1usize, |n, &d| n.saturating_mul(d))),
+                Value::Scalar(_) => None,
+            })
+            .max()
+            .unwrap_or(1)
+            .max(result_len);
+        let work = Work {
+            elements,
+            nodes: self.nodes,
+            restartable: true,
+        };
+        let r =
+            interrupt::run(py, work, || prepared.run(&ops))?.map_err(|e| errors::to_py(py, &e))?;
         let r = evaluate::unreverse(convert::to_numpy(py, r)?, reversed)?;
         let Some(out) = out else { return Ok(r) };
         let expected: Vec<usize> = r.getattr("shape")?.extract()?;

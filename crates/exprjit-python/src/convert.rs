@@ -39,6 +39,8 @@ pub(crate) struct ArrayInput<'py> {
     /// In elements; 0 along dimensions of length 1 (numpy may store any
     /// value there).
     pub(crate) strides: Vec<isize>,
+    /// The elements spanned, from the lowest addressed to the highest.
+    reach: Reach,
 }
 
 /// Why a value cannot be bound: the message and an optional hint.
@@ -118,7 +120,8 @@ pub(crate) fn numpy(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 
 /// Converts `obj` for binding as a variable. `Ok(Err(_))` says why the
 /// value cannot be bound; `Err` is a Python exception raised while
-/// converting (e.g. by an object's `__array__`).
+/// converting (by an object's `__array__`, or numpy's for a ragged list),
+/// which the caller re-raises unchanged.
 pub(crate) fn value<'py>(
     py: Python<'py>,
     obj: &Bound<'py, PyAny>,
@@ -151,20 +154,11 @@ pub(crate) fn value<'py>(
     }
     // numpy scalars, int and float subclasses, lists, and anything with
     // __array__ or the buffer protocol: as numpy sees them.
-    match numpy(py)?.call_method1("asarray", (obj,)) {
-        Ok(a) => match a.cast_into::<PyUntypedArray>() {
-            Ok(a) => array_value(py, a),
-            Err(_) => Ok(Err(Unsupported::new(
-                "numpy.asarray did not return an array".into(),
-                None,
-            ))),
-        },
-        Err(e) => Ok(Err(Unsupported::new(
-            format!(
-                "a {} is not an array: {}",
-                obj.get_type().name()?,
-                e.value(py)
-            ),
+    let a = numpy(py)?.call_method1("asarray", (obj,))?;
+    match a.cast_into::<PyUntypedArray>() {
+        Ok(a) => array_value(py, a),
+        Err(_) => Ok(Err(Unsupported::new(
+            "numpy.asarray did not return an array".into(),
             None,
         ))),
     }
@@ -201,24 +195,36 @@ pub(crate) fn array_value<'py>(
         return Ok(Ok(Value::Scalar(scalar_of(&a, dtype)?)));
     }
     match ArrayInput::new(a.clone(), dtype) {
-        Some(input) if dtype != DType::Bool || input.bools_valid() => Ok(Ok(Value::Array(input))),
-        Some(_) => {
+        Layout::Far => Ok(Err(far())),
+        Layout::View(input) if dtype != DType::Bool || input.bools_valid() => {
+            Ok(Ok(Value::Array(input)))
+        }
+        Layout::View(_) => {
             // Bytes other than 0 and 1 (a uint8 array viewed as bool):
             // numpy reads them as True.
             let bytes = a.call_method1("view", ("uint8",))?;
             let fixed = numpy(py)?.call_method1("not_equal", (bytes, 0))?;
             match fixed.cast_into::<PyUntypedArray>() {
                 Ok(f) => match ArrayInput::new(f, DType::Bool) {
-                    Some(i) => Ok(Ok(Value::Array(i))),
-                    None => Err(internal("numpy.not_equal gave an unaligned array")),
+                    Layout::View(i) => Ok(Ok(Value::Array(i))),
+                    _ => Err(internal("numpy.not_equal gave an unaligned array")),
                 },
                 Err(_) => Err(internal("numpy.not_equal did not return an array")),
             }
         }
         // Byte-swapped, misaligned, or strides that are not a multiple of
         // the item size: copy into a native array once.
-        None => converted(py, &a, dtype),
+        Layout::Copy => converted(py, &a, dtype),
     }
+}
+
+/// Why an array whose strides reach beyond the address space (made with
+/// `as_strided`) is refused: numpy could not read it either.
+fn far() -> Unsupported {
+    Unsupported::new(
+        "its strides reach beyond the address space".into(),
+        Some("an array made with numpy.lib.stride_tricks.as_strided must stay inside its buffer"),
+    )
 }
 
 /// `a` converted by numpy to `dtype` (a new native, aligned array).
@@ -232,8 +238,8 @@ fn converted<'py>(
         .cast_into::<PyUntypedArray>()
         .map_err(|_| internal("astype did not return an array"))?;
     match ArrayInput::new(c, dtype) {
-        Some(i) => Ok(Ok(Value::Array(i))),
-        None => Err(internal("astype gave an array that cannot be viewed")),
+        Layout::View(i) => Ok(Ok(Value::Array(i))),
+        _ => Err(internal("astype gave an array that cannot be viewed")),
     }
 }
 
@@ -250,10 +256,9 @@ fn scalar_of(a: &Bound<'_, PyUntypedArray>, dtype: DType) -> PyResult<Scalar> {
     })
 }
 
+/// A bug in the binding, as `exprjit.InternalError`.
 pub(crate) fn internal(msg: &str) -> PyErr {
-    pyo3::exceptions::PyRuntimeError::new_err(format!(
-        "internal error (a bug in exprjit's Python binding): {msg}"
-    ))
+    Python::attach(|py| crate::errors::internal(py, msg))
 }
 
 /// The address of `a`'s element `(0, ..., 0)` and its flags.
@@ -265,19 +270,45 @@ fn raw_parts(a: &Bound<'_, PyUntypedArray>) -> (*mut u8, i32) {
     unsafe { ((*p).fields.data.cast::<u8>(), (*p).fields.flags) }
 }
 
-/// Shape and strides in elements (0 along dimensions of length 1), or
-/// `None` if a stride is not a multiple of `size` or the data is not
-/// aligned for the element type.
-fn layout(
-    a: &Bound<'_, PyUntypedArray>,
-    data: *const u8,
-    size: usize,
-) -> Option<(Vec<usize>, Vec<isize>)> {
+/// How an array's memory can be read.
+enum Layout<T> {
+    /// In place, as `T`.
+    View(T),
+    /// Through a copy: a stride that is not a multiple of the item size, or
+    /// a data pointer not aligned for the element type.
+    Copy,
+    /// Not at all: the elements' offsets overflow (`as_strided`).
+    Far,
+}
+
+/// A view's shape and strides in elements (0 along dimensions of length 1)
+/// and [`Reach`].
+struct Geometry {
+    shape: Vec<usize>,
+    strides: Vec<isize>,
+    reach: Reach,
+}
+
+/// The element offset (at most 0) of the lowest-addressed element relative
+/// to the data pointer, and the number of elements from the lowest to the
+/// highest addressed one (0 for an empty array). Both, times the item size,
+/// fit `isize`.
+#[derive(Clone, Copy, Debug)]
+struct Reach {
+    lo: isize,
+    len: usize,
+}
+
+/// The geometry of `a` read as elements of `size` bytes.
+fn layout(a: &Bound<'_, PyUntypedArray>, data: *const u8, size: usize) -> Layout<Geometry> {
     let shape = a.shape().to_vec();
-    let size_i = isize::try_from(size).ok()?;
+    // Item size 0 (numpy's `V0`, `S0`): nothing to view in place.
+    let Some(size_i) = isize::try_from(size).ok().filter(|&s| s > 0) else {
+        return Layout::Copy;
+    };
     let empty = shape.contains(&0);
     if !empty && !(data as usize).is_multiple_of(size) {
-        return None;
+        return Layout::Copy;
     }
     let mut strides = Vec::with_capacity(shape.len());
     for (&n, &s) in shape.iter().zip(a.strides()) {
@@ -286,58 +317,87 @@ fn layout(
         } else if s % size_i == 0 {
             strides.push(s / size_i);
         } else {
-            return None;
+            return Layout::Copy;
         }
     }
-    Some((shape, strides))
+    let Some(reach) = reach(&shape, &strides, size) else {
+        return Layout::Far;
+    };
+    Layout::View(Geometry {
+        shape,
+        strides,
+        reach,
+    })
+}
+
+/// See [`Reach`]; `None` if the offsets overflow. numpy's own arrays never
+/// do, but `as_strided` builds any strides it is given.
+fn reach(shape: &[usize], strides: &[isize], size: usize) -> Option<Reach> {
+    if shape.contains(&0) {
+        return Some(Reach { lo: 0, len: 0 });
+    }
+    let (mut lo, mut hi) = (0i128, 0i128);
+    for (&n, &s) in shape.iter().zip(strides) {
+        // At most 2^64 * 2^63 in magnitude: within i128.
+        let r = (n as i128 - 1) * s as i128;
+        if r < 0 {
+            lo += r;
+        } else {
+            hi += r;
+        }
+    }
+    let len = hi - lo + 1;
+    let fits = |elements: i128| {
+        elements
+            .checked_mul(size as i128)
+            .is_some_and(|b| isize::try_from(b).is_ok())
+    };
+    if !fits(lo) || !fits(len) {
+        return None;
+    }
+    Some(Reach {
+        lo: isize::try_from(lo).ok()?,
+        len: usize::try_from(len).ok()?,
+    })
 }
 
 impl<'py> ArrayInput<'py> {
     /// `a` as an input of `dtype` (whose item size `a` must have), or
-    /// `None` if it must be copied first (byte-swapped, misaligned, odd
-    /// strides).
-    fn new(a: Bound<'py, PyUntypedArray>, dtype: DType) -> Option<ArrayInput<'py>> {
+    /// why it cannot be viewed: it must be copied first (byte-swapped,
+    /// misaligned, odd strides) or cannot be read at all.
+    fn new(a: Bound<'py, PyUntypedArray>, dtype: DType) -> Layout<ArrayInput<'py>> {
         let descr = a.dtype();
         if descr.itemsize() != dtype.size() || descr.is_native_byteorder() == Some(false) {
-            return None;
+            return Layout::Copy;
         }
         let (data, _) = raw_parts(&a);
-        let (shape, strides) = layout(&a, data, dtype.size())?;
-        Some(ArrayInput {
-            owner: a,
-            dtype,
-            data,
-            shape,
-            strides,
-        })
+        match layout(&a, data, dtype.size()) {
+            Layout::View(g) => Layout::View(ArrayInput {
+                owner: a,
+                dtype,
+                data,
+                shape: g.shape,
+                strides: g.strides,
+                reach: g.reach,
+            }),
+            Layout::Copy => Layout::Copy,
+            Layout::Far => Layout::Far,
+        }
     }
 
-    /// The element offset (at most 0) of the lowest-addressed element
-    /// relative to `data`, and the number of elements from the lowest to
-    /// the highest addressed one (0 for an empty array).
+    /// See [`Reach`] (computed for the array as bound: reversing or
+    /// flattening the axes keeps the same elements).
     fn reach(&self) -> (isize, usize) {
-        if self.shape.contains(&0) {
-            return (0, 0);
-        }
-        let (mut lo, mut hi) = (0isize, 0isize);
-        for (&n, &s) in self.shape.iter().zip(&self.strides) {
-            // numpy keeps (n - 1) * stride within isize (its arrays fit in
-            // memory), so these cannot overflow.
-            let reach = (n as isize - 1) * s;
-            if reach < 0 {
-                lo += reach;
-            } else {
-                hi += reach;
-            }
-        }
-        (lo, (hi - lo) as usize + 1)
+        (self.reach.lo, self.reach.len)
     }
 
     /// The bytes from the lowest to the highest addressed element.
     pub(crate) fn byte_range(&self) -> Range<usize> {
         let (lo, len) = self.reach();
-        let start = (self.data as usize).wrapping_add_signed(lo * self.dtype.size() as isize);
-        start..start + len * self.dtype.size()
+        let size = self.dtype.size();
+        // `reach` checked that both byte counts fit isize.
+        let start = (self.data as usize).wrapping_add_signed(lo * size as isize);
+        start..start.saturating_add(len * size)
     }
 
     /// The same elements as a C-contiguous array has: every element once,
@@ -460,38 +520,69 @@ pub(crate) enum Out<'py> {
 }
 
 impl<'py> Out<'py> {
-    /// Checks `obj` is a writeable numpy array and how it can be written.
-    pub(crate) fn new(obj: &Bound<'py, PyAny>) -> PyResult<Out<'py>> {
+    /// Checks `obj` is a writeable numpy array and how it can be written;
+    /// errors name `text`, the expression.
+    pub(crate) fn new(obj: &Bound<'py, PyAny>, text: &str) -> PyResult<Out<'py>> {
+        let py = obj.py();
         let a = obj.cast::<PyUntypedArray>().map_err(|_| {
-            pyo3::exceptions::PyTypeError::new_err(format!(
-                "out must be a numpy array, not {}",
-                obj.get_type()
-                    .name()
-                    .map_or_else(|_| "?".to_string(), |n| n.to_string())
-            ))
+            let name = obj
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_string(), |n| n.to_string());
+            crate::errors::binding(
+                py,
+                crate::errors::Class::Type,
+                "output_type",
+                text,
+                None,
+                &format!("out must be a numpy array, not {name}"),
+                None,
+            )
         })?;
         let (data, flags) = raw_parts(a);
         if flags & NPY_ARRAY_WRITEABLE == 0 {
-            return Err(pyo3::exceptions::PyValueError::new_err("out is read-only"));
+            return Err(crate::errors::binding(
+                py,
+                crate::errors::Class::Value,
+                "output_read_only",
+                text,
+                None,
+                "out is read-only",
+                None,
+            ));
         }
         let descr = a.dtype();
         let native = match target(descr.kind(), descr.itemsize()) {
             Target::Native(d) if descr.is_native_byteorder() != Some(false) => Some(d),
             _ => None,
         };
-        let direct = native.and_then(|dtype| {
-            let (shape, strides) = layout(a, data, dtype.size())?;
-            Some(OutArray {
+        let size = native.map_or(descr.itemsize(), |d| d.size());
+        let geometry = match layout(a, data, size) {
+            Layout::View(g) => Some(g),
+            Layout::Copy => None,
+            // numpy would write wherever the offsets wrap to.
+            Layout::Far => {
+                let u = far();
+                return Err(crate::errors::binding(
+                    py,
+                    crate::errors::Class::UnsupportedValue,
+                    "unsupported_value",
+                    text,
+                    None,
+                    &format!("out: {}", u.message),
+                    u.hint.as_deref(),
+                ));
+            }
+        };
+        Ok(match (native, geometry) {
+            (Some(dtype), Some(g)) => Out::Direct(OutArray {
                 owner: a.clone(),
                 dtype,
                 data,
-                shape,
-                strides,
-            })
-        });
-        Ok(match direct {
-            Some(o) => Out::Direct(o),
-            None => Out::ViaCopy(a.clone()),
+                shape: g.shape,
+                strides: g.strides,
+            }),
+            _ => Out::ViaCopy(a.clone()),
         })
     }
 
@@ -589,6 +680,10 @@ impl<'py> OutArray<'py> {
     }
 }
 
+/// The most dimensions the `numpy` crate hands over (it panics beyond,
+/// although numpy 2 allows 64): results with more are reshaped by numpy.
+const NUMPY_CRATE_MAX_DIMS: usize = 32;
+
 /// Hands an exprjit result to numpy without copying its buffer.
 pub(crate) fn to_numpy(py: Python<'_>, a: Array) -> PyResult<Bound<'_, PyAny>> {
     let shape = a.shape().to_vec();
@@ -606,6 +701,14 @@ fn owned<'py, T: Element>(
     shape: &[usize],
     v: Vec<T>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    if shape.len() > NUMPY_CRATE_MAX_DIMS {
+        // One dimension, then numpy's reshape (a view of the same buffer;
+        // numpy raises ValueError past its own limit).
+        let n = v.len();
+        let flat = ArrayD::from_shape_vec(IxDyn(&[n]), v).map_err(|e| internal(&e.to_string()))?;
+        let flat = PyArray::from_owned_array(py, flat).into_any();
+        return flat.call_method1("reshape", (shape.to_vec(),));
+    }
     let a = ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| internal(&e.to_string()))?;
     Ok(PyArray::from_owned_array(py, a).into_any())
 }

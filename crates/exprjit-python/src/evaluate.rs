@@ -5,13 +5,15 @@
 
 use crate::convert::{self, ArrayInput, Out, OutArray, Value};
 use crate::errors::{self, Class};
+use crate::interrupt::{self, Work};
 use crate::names::{self, Names};
 use exprjit::internals::ir;
 use exprjit::{DType, Elem, Error, ErrorKind, Options, Vars};
 use numpy::{PyUntypedArray, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::exceptions::{PyException, PyKeyError, PyMemoryError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// numpy's `order` argument: the memory layout of the result. For
@@ -25,34 +27,72 @@ pub(crate) enum Order {
 }
 
 impl Order {
-    pub(crate) fn parse(s: &str) -> PyResult<Order> {
+    /// Parses `s`; errors name `text`, the expression.
+    pub(crate) fn parse(py: Python<'_>, text: &str, s: &str) -> PyResult<Order> {
         match s {
             "C" | "c" => Ok(Order::C),
             "F" | "f" => Ok(Order::F),
             "A" | "a" | "K" | "k" => Ok(Order::Keep),
-            _ => Err(PyValueError::new_err(format!(
-                "order must be one of 'C', 'F', 'A', 'K', not {s:?}"
-            ))),
+            _ => Err(argument_error(
+                py,
+                text,
+                &format!("order must be one of 'C', 'F', 'A', 'K', not {s:?}"),
+            )),
         }
     }
 }
 
 /// Checks numpy's `casting` argument.
-pub(crate) fn check_casting(s: &str) -> PyResult<()> {
+pub(crate) fn check_casting(py: Python<'_>, text: &str, s: &str) -> PyResult<()> {
     match s {
         "no" | "equiv" | "safe" | "same_kind" | "unsafe" => Ok(()),
-        _ => Err(PyValueError::new_err(format!(
-            "casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe', not {s:?}"
-        ))),
+        _ => Err(argument_error(
+            py,
+            text,
+            &format!(
+                "casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe', not {s:?}"
+            ),
+        )),
+    }
+}
+
+/// A bad keyword argument value (`ExprjitValueError`, as numpy raises
+/// `ValueError`).
+fn argument_error(py: Python<'_>, text: &str, message: &str) -> PyErr {
+    errors::binding(py, Class::Value, "argument", text, None, message, None)
+}
+
+/// The expression argument as text: a `str`, or `UnsupportedValueError`
+/// (numexpr: `ValueError`).
+pub(crate) fn expression_text<'a>(ex: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, str>> {
+    match ex.cast::<PyString>() {
+        Ok(s) => s.to_cow(),
+        Err(_) => {
+            let name = ex
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_string(), |n| n.to_string());
+            Err(errors::binding(
+                ex.py(),
+                Class::UnsupportedValue,
+                "not_a_string",
+                "",
+                None,
+                &format!("the expression must be a string, not {name}"),
+                None,
+            ))
+        }
     }
 }
 
 /// Named values bound for one call, in the expression's order of names.
 pub(crate) type Values<'py> = Vec<(String, Value<'py>)>;
 
-/// `mapping[name]`, or `None` if absent.
+/// `mapping[name]`, or `None` if absent (a `KeyError`). A dict subclass
+/// is asked through its `__getitem__` (`__missing__` included), as numexpr
+/// asks.
 fn get<'py>(mapping: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
-    if let Ok(d) = mapping.cast::<PyDict>() {
+    if let Ok(d) = mapping.cast_exact::<PyDict>() {
         return d.get_item(name);
     }
     match mapping.get_item(name) {
@@ -67,27 +107,65 @@ fn get<'py>(mapping: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'p
 /// unknown variable that exprjit reports with a hint. A constant's name
 /// bound to something that is not an array (`e` holding an exception, a
 /// common sight in a frame) leaves the constant.
+///
+/// With `release` (`local` is a function frame's locals snapshot, see
+/// `_dicts` in the package), each name found in `local` is removed from
+/// it, so that the snapshot keeps no array alive after the call.
+///
+/// An exception raised while converting a value (by its `__array__`, or
+/// numpy's for a ragged list) propagates unchanged, as numexpr lets it,
+/// with a note naming the variable: `KeyboardInterrupt`, `MemoryError` and
+/// the user's own classes stay what they are.
 pub(crate) fn lookup<'py>(
     py: Python<'py>,
     text: &str,
     names: &Names,
     local: &Bound<'py, PyAny>,
     global: &Bound<'py, PyAny>,
+    release: bool,
 ) -> PyResult<Values<'py>> {
     let mut values = Vec::with_capacity(names.names.len());
+    let snapshot = if release {
+        local.cast_exact::<PyDict>().ok()
+    } else {
+        None
+    };
     for (name, span) in &names.names {
         let found = match get(local, name)? {
-            Some(v) => Some(v),
+            Some(v) => {
+                if let Some(d) = snapshot {
+                    d.del_item(name)?;
+                }
+                Some(v)
+            }
             None => get(global, name)?,
         };
         let Some(obj) = found else { continue };
-        match convert::value(py, &obj)? {
+        let converted = match convert::value(py, &obj) {
+            Ok(c) => c,
+            Err(e)
+                if names::is_constant(name)
+                    && e.is_instance_of::<PyException>(py)
+                    && !e.is_instance_of::<PyMemoryError>(py) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                // Notes exist from Python 3.11; without them, the
+                // exception alone.
+                let note = format!("exprjit: raised while converting variable '{name}'");
+                let _ = e.value(py).call_method1("add_note", (note,));
+                return Err(e);
+            }
+        };
+        match converted {
             Ok(v) => values.push((name.clone(), v)),
             Err(_) if names::is_constant(name) => {}
             Err(u) => {
                 return Err(errors::binding(
                     py,
-                    Class::Type,
+                    Class::UnsupportedValue,
+                    "unsupported_value",
                     text,
                     Some(*span),
                     &format!("variable '{name}': {}", u.message),
@@ -224,6 +302,25 @@ fn error(py: Python<'_>, e: &Error) -> PyErr {
     errors::to_py(py, e)
 }
 
+/// The largest element count among `values` (saturating).
+fn max_elements(values: &Values<'_>) -> usize {
+    arrays(values)
+        .map(|a| a.shape.iter().fold(1usize, |n, &d| n.saturating_mul(d)))
+        .max()
+        .unwrap_or(1)
+}
+
+/// The work of evaluating `names` over `values` into a result of `shape`
+/// (if known), restartable unless in place.
+fn work(names: &Names, values: &Values<'_>, shape: Option<&[usize]>) -> Work {
+    let result = shape.map_or(1, |s| s.iter().fold(1usize, |n, &d| n.saturating_mul(d)));
+    Work {
+        elements: max_elements(values).max(result),
+        nodes: names.nodes,
+        restartable: true,
+    }
+}
+
 /// Runs `text` over `values`, into `out` if given; returns the result (or
 /// `out`).
 ///
@@ -239,17 +336,20 @@ pub(crate) fn run<'py>(
     casting: &str,
     names: &Names,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mut out = out.map(Out::new).transpose()?;
+    let mut out = out.map(|o| Out::new(o, text)).transpose()?;
     let sized = names.shape_preserving;
     if !names.elementwise {
         // `roll` and reductions: their axes must stay as given, and the
         // result's shape is exprjit's to say.
+        let shape = ir::shape::broadcast(arrays(&values).map(|a| a.shape.as_slice())).ok();
+        let work = work(names, &values, shape.as_deref());
         return match out {
-            None => new_result(py, text, &values, false, sized),
-            Some(o) => via_copy(py, text, &values, false, o.object(), casting, sized),
+            None => new_result(py, text, &values, false, sized, work),
+            Some(o) => via_copy(py, text, &values, false, o.object(), casting, sized, work),
         };
     }
     let shape = broadcast_shape(py, text, &values)?;
+    let work = work(names, &values, Some(&shape));
     if let Some(o) = &out {
         check_out_shape(py, text, shape, o.shape())?;
     }
@@ -259,11 +359,22 @@ pub(crate) fn run<'py>(
     }
     let opts = Options::default();
     let Some(out) = out else {
-        return new_result(py, text, &values, reversed, true);
+        return new_result(py, text, &values, reversed, true, work);
     };
     let direct = match out {
         Out::Direct(o) if casting == "same_kind" && o.is_c_contiguous() => o,
-        out => return via_copy(py, text, &values, reversed, out.object(), casting, true),
+        out => {
+            return via_copy(
+                py,
+                text,
+                &values,
+                reversed,
+                out.object(),
+                casting,
+                true,
+                work,
+            );
+        }
     };
     let out_range = direct.byte_range();
     let overlapping: Vec<&(String, Value<'py>)> = values
@@ -277,7 +388,7 @@ pub(crate) fn run<'py>(
     match overlapping.as_slice() {
         [] => {
             let vars = vars(&values, None)?;
-            write(py, text, &vars, &mut direct, None, &opts)?;
+            write(py, text, &vars, &mut direct, None, &opts, work)?;
         }
         [(name, Value::Array(a))] if is_alias(a, &direct) && direct.dtype != DType::Bool => {
             let name = name.clone();
@@ -300,6 +411,7 @@ pub(crate) fn run<'py>(
                     direct.owner_any(),
                     casting,
                     true,
+                    work,
                 );
             }
             let mut values = values;
@@ -312,7 +424,12 @@ pub(crate) fn run<'py>(
                 direct.flatten();
             }
             let vars = vars(&values, Some(&name))?;
-            write(py, text, &vars, &mut direct, Some(&name), &opts)?;
+            // Half-written when interrupted: cannot be run again.
+            let work = Work {
+                restartable: false,
+                ..work
+            };
+            write(py, text, &vars, &mut direct, Some(&name), &opts, work)?;
         }
         _ => {
             return via_copy(
@@ -323,6 +440,7 @@ pub(crate) fn run<'py>(
                 direct.owner_any(),
                 casting,
                 true,
+                work,
             );
         }
     }
@@ -353,14 +471,14 @@ fn new_result<'py>(
     values: &Values<'py>,
     reversed: bool,
     shape_preserving: bool,
+    work: Work,
 ) -> PyResult<Bound<'py, PyAny>> {
     let vars = vars(values, None)?;
     let opts = Options::default();
-    if shape_preserving && let Some(r) = large_result(py, text, values, &vars, &opts)? {
+    if shape_preserving && let Some(r) = large_result(py, text, values, &vars, &opts, work)? {
         return unreverse(r, reversed);
     }
-    let r = py
-        .detach(|| exprjit::evaluate_with(text, &vars, &opts))
+    let r = interrupt::run(py, work, || exprjit::evaluate_with(text, &vars, &opts))?
         .map_err(|e| error(py, &e))?;
     unreverse(convert::to_numpy(py, r.0)?, reversed)
 }
@@ -370,41 +488,71 @@ const LARGE_RESULT_BYTES: usize = 16 << 20;
 
 /// Evaluates into a new numpy array if the result is large (see
 /// [`new_result`]); `None` if it is not, or its shape or dtype is not
-/// known here (exprjit then reports any error).
+/// known here (exprjit then reports any error). A result whose size
+/// overflows, or that numpy cannot allocate, is `ExprjitMemoryError`.
 fn large_result<'py>(
     py: Python<'py>,
     text: &str,
     values: &Values<'py>,
     vars: &Vars<'_>,
     opts: &Options,
+    work: Work,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let Ok(shape) = ir::shape::broadcast(arrays(values).map(|a| a.shape.as_slice())) else {
         return Ok(None);
     };
-    let len = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-    if len.is_none_or(|n| n.saturating_mul(8) < LARGE_RESULT_BYTES) {
+    let len = ir::array::shape_len(&shape);
+    if len.is_some_and(|n| n.saturating_mul(8) < LARGE_RESULT_BYTES) {
         return Ok(None);
     }
     // Type checking costs microseconds; a result this large, milliseconds.
+    // (Its errors, exprjit reports.)
     let Ok(func) = ir::compile(text, vars) else {
         return Ok(None);
     };
     let dtype = func.result_dtype();
-    if len.is_none_or(|n| n.saturating_mul(dtype.size()) < LARGE_RESULT_BYTES) {
+    let bytes = len
+        .and_then(|n| n.checked_mul(dtype.size()))
+        .filter(|&b| isize::try_from(b).is_ok());
+    let Some(bytes) = bytes else {
+        return Err(too_large(py, text, &shape, dtype, Class::ArrayTooBig));
+    };
+    if bytes < LARGE_RESULT_BYTES {
         return Ok(None);
     }
-    let a = convert::numpy(py)?.call_method1("empty", (shape, dtype.numpy_name()))?;
-    let Out::Direct(mut o) = Out::new(&a)? else {
+    let a = match convert::numpy(py)?.call_method1("empty", (shape.clone(), dtype.numpy_name())) {
+        Ok(a) => a,
+        Err(e) if e.is_instance_of::<PyMemoryError>(py) => {
+            return Err(too_large(py, text, &shape, dtype, Class::Memory));
+        }
+        Err(e) => return Err(e),
+    };
+    let Out::Direct(mut o) = Out::new(&a, text)? else {
         return Ok(None);
     };
     // A fresh array overlaps no input.
-    write(py, text, vars, &mut o, None, opts)?;
+    write(py, text, vars, &mut o, None, opts, work)?;
     Ok(Some(a))
+}
+
+/// exprjit's `TooLarge` error for a result of `shape` and `dtype`, as
+/// `class` (`ArrayTooBig` when the byte count overflows, as numpy's
+/// "array is too big" `ValueError`).
+fn too_large(py: Python<'_>, text: &str, shape: &[usize], dtype: DType, class: Class) -> PyErr {
+    let e = Error::new(
+        ErrorKind::TooLarge {
+            what: format!("the result of shape {shape:?} and dtype {dtype}"),
+        },
+        None,
+        text,
+    );
+    errors::binding(py, class, "too_large", text, None, &e.message(), e.hint())
 }
 
 /// Evaluates into a new array, then lets numpy copy it into `out` (out of
 /// exprjit's dtypes or layouts, overlapping an input, or another
 /// `casting`).
+#[allow(clippy::too_many_arguments)]
 fn via_copy<'py>(
     py: Python<'py>,
     text: &str,
@@ -413,8 +561,9 @@ fn via_copy<'py>(
     out: &Bound<'py, PyUntypedArray>,
     casting: &str,
     shape_preserving: bool,
+    work: Work,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let r = new_result(py, text, values, reversed, shape_preserving)?;
+    let r = new_result(py, text, values, reversed, shape_preserving, work)?;
     let shape: Vec<usize> = r.getattr("shape")?.extract()?;
     check_out_shape(py, text, shape, out.shape().to_vec())?;
     let kwargs = PyDict::new(py);
@@ -445,6 +594,7 @@ fn write(
     out: &mut OutArray<'_>,
     in_place: Option<&str>,
     opts: &Options,
+    work: Work,
 ) -> PyResult<()> {
     fn go<T: Elem>(
         py: Python<'_>,
@@ -453,21 +603,22 @@ fn write(
         out: &mut OutArray<'_>,
         in_place: Option<&str>,
         opts: &Options,
+        work: Work,
     ) -> PyResult<()> {
         let slice = out.slice_mut::<T>()?;
-        py.detach(move || match in_place {
+        interrupt::run(py, work, || match in_place {
             Some(name) => exprjit::evaluate_in_place_with(text, vars, name, slice, opts),
             None => exprjit::evaluate_into_with(text, vars, slice, opts),
-        })
+        })?
         .map(|_| ())
         .map_err(|e| error(py, &e))
     }
     match out.dtype {
-        DType::Bool => go::<bool>(py, text, vars, out, in_place, opts),
-        DType::I32 => go::<i32>(py, text, vars, out, in_place, opts),
-        DType::I64 => go::<i64>(py, text, vars, out, in_place, opts),
-        DType::F32 => go::<f32>(py, text, vars, out, in_place, opts),
-        DType::F64 => go::<f64>(py, text, vars, out, in_place, opts),
+        DType::Bool => go::<bool>(py, text, vars, out, in_place, opts, work),
+        DType::I32 => go::<i32>(py, text, vars, out, in_place, opts, work),
+        DType::I64 => go::<i64>(py, text, vars, out, in_place, opts, work),
+        DType::F32 => go::<f32>(py, text, vars, out, in_place, opts, work),
+        DType::F64 => go::<f64>(py, text, vars, out, in_place, opts, work),
     }
 }
 
@@ -492,7 +643,7 @@ pub(crate) fn check<'py>(
         None
     };
     let Some(out) = out else { return Ok(()) };
-    let out = Out::new(out)?;
+    let out = Out::new(out, text)?;
     if let Some(shape) = shape {
         check_out_shape(py, text, shape, out.shape())?;
     }
@@ -518,6 +669,7 @@ pub(crate) fn check<'py>(
         return Err(errors::binding(
             py,
             Class::Type,
+            "output_dtype",
             text,
             None,
             &format!("{message} under casting='{casting}'"),
@@ -545,48 +697,84 @@ pub(crate) fn unreverse<'py>(r: Bound<'py, PyAny>, reversed: bool) -> PyResult<B
     }
 }
 
+/// With `release_locals`, removes from `local` (a function frame's locals
+/// snapshot) the names bound to `out`, as [`lookup`] removes the names it
+/// read.
+fn release_out(
+    local: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+    release_locals: bool,
+) -> PyResult<()> {
+    let (true, Some(out), Ok(d)) = (release_locals, out, local.cast_exact::<PyDict>()) else {
+        return Ok(());
+    };
+    let keys: Vec<Bound<'_, PyAny>> = d
+        .iter()
+        .filter(|(_, v)| v.is(out))
+        .map(|(k, _)| k)
+        .collect();
+    for k in keys {
+        d.del_item(k)?;
+    }
+    Ok(())
+}
+
 /// Python entry: `_exprjit.evaluate(ex, local_dict, global_dict, out,
 /// order, casting)`; the package's `evaluate` finds the dictionaries.
+// numexpr's keyword arguments, one Rust argument each.
+#[allow(clippy::too_many_arguments)]
 #[pyfunction]
-#[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind"))]
+#[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind", release_locals=false))]
 pub(crate) fn evaluate<'py>(
     py: Python<'py>,
-    ex: &str,
+    ex: &Bound<'py, PyAny>,
     local_dict: &Bound<'py, PyAny>,
     global_dict: &Bound<'py, PyAny>,
     out: Option<&Bound<'py, PyAny>>,
     order: &str,
     casting: &str,
+    release_locals: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let order = Order::parse(order)?;
-    check_casting(casting)?;
-    let names = names::of(ex).map_err(|e| error(py, &e))?;
-    let values = lookup(py, ex, &names, local_dict, global_dict)?;
-    run(py, ex, values, out, order, casting, &names)
+    let ex = expression_text(ex)?;
+    let order = Order::parse(py, &ex, order)?;
+    check_casting(py, &ex, casting)?;
+    let names = names::of(&ex).map_err(|e| error(py, &e))?;
+    let values = lookup(py, &ex, &names, local_dict, global_dict, release_locals)?;
+    release_out(local_dict, out, release_locals)?;
+    run(py, &ex, values, out, order, casting, &names)
 }
 
 /// Python entry: raises what `evaluate` would raise before running.
+// numexpr's keyword arguments, one Rust argument each.
+#[allow(clippy::too_many_arguments)]
 #[pyfunction]
-#[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind"))]
+#[pyo3(signature = (ex, local_dict, global_dict, out=None, order="K", casting="same_kind", release_locals=false))]
 pub(crate) fn validate<'py>(
     py: Python<'py>,
-    ex: &str,
+    ex: &Bound<'py, PyAny>,
     local_dict: &Bound<'py, PyAny>,
     global_dict: &Bound<'py, PyAny>,
     out: Option<&Bound<'py, PyAny>>,
     order: &str,
     casting: &str,
+    release_locals: bool,
 ) -> PyResult<()> {
-    Order::parse(order)?;
-    check_casting(casting)?;
-    let names = names::of(ex).map_err(|e| error(py, &e))?;
-    let values = lookup(py, ex, &names, local_dict, global_dict)?;
-    check(py, ex, &values, out, casting, names.elementwise)
+    let ex = expression_text(ex)?;
+    Order::parse(py, &ex, order)?;
+    check_casting(py, &ex, casting)?;
+    let names = names::of(&ex).map_err(|e| error(py, &e))?;
+    let values = lookup(py, &ex, &names, local_dict, global_dict, release_locals)?;
+    release_out(local_dict, out, release_locals)?;
+    check(py, &ex, &values, out, casting, names.elementwise)
 }
 
 /// Python entry: the names `ex` reads (variables and constants), in order.
 #[pyfunction]
-pub(crate) fn expression_names<'py>(py: Python<'py>, ex: &str) -> PyResult<Bound<'py, PyTuple>> {
-    let names = names::of(ex).map_err(|e| error(py, &e))?;
+pub(crate) fn expression_names<'py>(
+    py: Python<'py>,
+    ex: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let ex = expression_text(ex)?;
+    let names = names::of(&ex).map_err(|e| error(py, &e))?;
     PyTuple::new(py, names.names.iter().map(|(n, _)| n.as_str()))
 }

@@ -10,6 +10,7 @@ mod compiled;
 mod convert;
 mod errors;
 mod evaluate;
+mod interrupt;
 mod names;
 
 use pyo3::exceptions::PyValueError;
@@ -127,6 +128,7 @@ fn exprjit_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cache_stats, m)?)?;
     m.add_function(wrap_pyfunction!(cache_clear, m)?)?;
     m.add_function(wrap_pyfunction!(set_cache_size, m)?)?;
+    m.add_function(wrap_pyfunction!(interrupt::before_fork, m)?)?;
     m.add_class::<compiled::NumExpr>()?;
     Ok(())
 }

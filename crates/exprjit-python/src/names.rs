@@ -6,7 +6,7 @@
 //! let a conversion error point at the variable.
 
 use exprjit::internals::syntax::{self, Expr, ExprKind, Span};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The names of one expression in order of first appearance.
@@ -20,6 +20,8 @@ pub(crate) struct Names {
     /// Every function it calls is elementwise or `roll`: the result has
     /// the broadcast shape of the operands (no reduction).
     pub(crate) shape_preserving: bool,
+    /// Nodes of the syntax tree: about the operations per element.
+    pub(crate) nodes: usize,
 }
 
 /// The functions that compute each element from the same element of
@@ -87,9 +89,14 @@ pub(crate) fn of(text: &str) -> Result<Arc<Names>, exprjit::Error> {
         return Ok(n.clone());
     }
     let ast = syntax::parse(text)?;
-    let mut names = Vec::new();
-    let mut calls = Vec::new();
-    collect(&ast, &mut names, &mut calls);
+    let mut found = Found::default();
+    collect(&ast, &mut found);
+    let Found {
+        names,
+        calls,
+        nodes,
+        ..
+    } = found;
     let elementwise = calls.iter().all(|c| ELEMENTWISE.contains(&c.as_str()));
     let shape_preserving = calls
         .iter()
@@ -98,6 +105,7 @@ pub(crate) fn of(text: &str) -> Result<Arc<Names>, exprjit::Error> {
         names,
         elementwise,
         shape_preserving,
+        nodes,
     });
     let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
     if map.len() >= CAPACITY {
@@ -107,28 +115,42 @@ pub(crate) fn of(text: &str) -> Result<Arc<Names>, exprjit::Error> {
     Ok(names)
 }
 
-/// Appends the names under `e` not yet in `out`, and the functions it
-/// calls to `calls`. Recursion is bounded by the parser's `MAX_DEPTH`.
-fn collect(e: &Expr, out: &mut Vec<(String, Span)>, calls: &mut Vec<String>) {
+/// What [`collect`] gathers.
+#[derive(Default)]
+struct Found {
+    /// Names in order of first use, with that use's span.
+    names: Vec<(String, Span)>,
+    /// The same names, for lookups in constant time (an expression may have
+    /// thousands).
+    seen: HashSet<String>,
+    /// The distinct functions called (at most the few exprjit has).
+    calls: Vec<String>,
+    nodes: usize,
+}
+
+/// Gathers the names under `e` and the functions it calls, and counts its
+/// nodes. Recursion is bounded by the parser's `MAX_DEPTH`.
+fn collect(e: &Expr, found: &mut Found) {
+    found.nodes += 1;
     match &e.kind {
         ExprKind::Name(n) => {
-            if !out.iter().any(|(o, _)| o == n) {
-                out.push((n.clone(), e.span));
+            if found.seen.insert(n.clone()) {
+                found.names.push((n.clone(), e.span));
             }
         }
         ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) => {}
-        ExprKind::Unary(_, x) => collect(x, out, calls),
+        ExprKind::Unary(_, x) => collect(x, found),
         ExprKind::Binary(_, l, r) => {
-            collect(l, out, calls);
-            collect(r, out, calls);
+            collect(l, found);
+            collect(r, found);
         }
         // A function's name and keyword names are not variables.
         ExprKind::Call { name, args, .. } => {
-            if !calls.contains(name) {
-                calls.push(name.clone());
+            if !found.calls.contains(name) {
+                found.calls.push(name.clone());
             }
             for a in args {
-                collect(&a.value, out, calls);
+                collect(&a.value, found);
             }
         }
     }

@@ -145,3 +145,110 @@ def numpy_namespace(cast=None) -> dict:
         ns[name] = lambda x, dt=dt: np.asarray(x).astype(dt)
     ns["__builtins__"] = {"True": True, "False": False}
     return ns
+
+
+class _RaisingArray:
+    """An operand whose conversion fails as numpy's own would."""
+
+    def __array__(self, dtype=None, copy=None):
+        raise ValueError("no array here")
+
+
+def rejected_env() -> dict:
+    """The variables of ``REJECTED``."""
+    return {
+        "a": np.arange(3.0),
+        "b": np.arange(3.0),
+        "c": np.arange(3.0),
+        "c4": np.arange(4.0),
+        "i": np.arange(3),
+        "i32": np.arange(3, dtype=np.int32),
+        "flags": np.array([True, False, True]),
+        "s": np.array(["x", "y", "z"]),
+        "by": np.array([b"x", b"y", b"z"]),
+        "o": np.array([1, None, 2], dtype=object),
+        "none": None,
+        "big": 2**70,
+        "dt": np.arange(3).astype("datetime64[s]"),
+        "rec": np.zeros(3, dtype=[("p", "f8")]),
+        "ragged": [[1.0], [1.0, 2.0]],
+        "raising": _RaisingArray(),
+    }
+
+
+#: Inputs exprjit and numexpr both reject, with the exprjit class expected
+#: (test_errors.py) and compared live with numexpr's
+#: (test_numexpr_compat.py): exprjit's exception must be an instance of the
+#: class numexpr raises.
+REJECTED = [
+    # numexpr's sanitizer: ValueError.
+    ("a[0]", "ForbiddenSyntaxError"),
+    ("a[::2]", "ForbiddenSyntaxError"),
+    ("__import__('os')", "ForbiddenSyntaxError"),
+    ("lambda: 1", "ForbiddenSyntaxError"),
+    ("a.T", "ForbiddenSyntaxError"),
+    ("a.sum()", "ForbiddenSyntaxError"),
+    ("a.b.c", "ForbiddenSyntaxError"),
+    ("a; b", "ForbiddenSyntaxError"),
+    ("a:b", "ForbiddenSyntaxError"),
+    ("[a]", "ForbiddenSyntaxError"),
+    ("'abc'", "ForbiddenSyntaxError"),
+    # Python syntax numexpr cannot build: TypeError.
+    ("a and b", "UnsupportedSyntaxError"),
+    ("a or b", "UnsupportedSyntaxError"),
+    ("not a", "UnsupportedSyntaxError"),
+    ("a if b else c", "UnsupportedSyntaxError"),
+    ("a < b < c", "UnsupportedSyntaxError"),
+    ("(a, b)", "UnsupportedSyntaxError"),
+    ("{a}", "UnsupportedSyntaxError"),
+    ("a @ b", "UnsupportedSyntaxError"),
+    ("None", "UnknownFunctionError"),
+    ("a == None", "UnknownFunctionError"),
+    # Unknown functions: TypeError; unknown variables: KeyError.
+    ("foo(a)", "UnknownFunctionError"),
+    ("frobnicate(a, b)", "UnknownFunctionError"),
+    ("d + a", "UnknownNameError"),
+    # Wrong argument counts: NotImplementedError, or TypeError.
+    ("sin(a, b)", "UnsupportedOperationError"),
+    ("arctan2(a)", "UnsupportedOperationError"),
+    ("round(a, 2)", "UnsupportedOperationError"),
+    ("sin()", "ExprjitTypeError"),
+    ("where(a, b)", "ExprjitTypeError"),
+    ("sum(a, 0, 1)", "ExprjitTypeError"),
+    ("sin(a, foo=1)", "ExprjitTypeError"),
+    # Operators on dtypes they do not take: NotImplementedError.
+    ("a & b", "UnsupportedOperationError"),
+    ("a | b", "UnsupportedOperationError"),
+    ("~a", "UnsupportedOperationError"),
+    ("a << b", "UnsupportedOperationError"),
+    ("i << a", "UnsupportedOperationError"),
+    ("-flags", "UnsupportedOperationError"),
+    # Values exprjit cannot bind: ValueError (TypeError for byte strings).
+    ("s + a", "UnsupportedValueError"),
+    ("by + a", "UnsupportedValueError"),
+    ("o + a", "UnsupportedValueError"),
+    ("none + a", "UnsupportedValueError"),
+    ("big + a", "UnsupportedValueError"),
+    ("dt + a", "UnsupportedValueError"),
+    ("rec + a", "UnsupportedValueError"),
+    # numpy's own exception from converting a value, unchanged.
+    ("ragged + a", "ValueError"),
+    ("raising + a", "ValueError"),
+    # Values and shapes: ValueError.
+    ("a + c4", "ExprjitValueError"),
+    ("i ** -1", "ExprjitValueError"),
+    ("sum(a, axis=5)", "ExprjitValueError"),
+    # Text that does not parse: SyntaxError.
+    ("a +", "ExprjitSyntaxError"),
+    ("a +* b", "ExprjitSyntaxError"),
+    ("1 2", "ExprjitSyntaxError"),
+    ("a = 1", "ExprjitSyntaxError"),
+    ("$a", "ExprjitSyntaxError"),
+    ("a\0", "ExprjitSyntaxError"),
+    ("", "ExprjitSyntaxError"),
+    ("   ", "ExprjitIndentationError"),
+    # Not a string: ValueError.
+    (3, "UnsupportedValueError"),
+    (b"a + 1", "UnsupportedValueError"),
+    (None, "UnsupportedValueError"),
+]

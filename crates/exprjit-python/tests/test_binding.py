@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
+import weakref
 
 import numpy as np
 import pytest
@@ -344,6 +346,57 @@ def test_re_evaluate_keeps_out():
     a = a * 2
     assert exprjit.re_evaluate() is out
     assert_same(out, a + 1)
+
+
+def test_re_evaluate_holds_out_weakly():
+    """As numexpr: the last `out` is not kept alive for re_evaluate; once
+    it is freed, re_evaluate returns a new array."""
+    a = np.arange(3.0)
+    out = np.empty(3)
+    exprjit.evaluate("a + 1", out=out)
+    alive = weakref.ref(out)
+    a = a * 2
+    assert exprjit.re_evaluate() is out
+    assert_same(out, a + 1)
+    del out
+    gc.collect()
+    assert alive() is None
+    r = exprjit.re_evaluate()
+    assert_same(r, a + 1)
+    # The same after validate.
+    out = np.empty(3)
+    assert exprjit.validate("a * 3", out=out) is None
+    alive = weakref.ref(out)
+    assert exprjit.re_evaluate() is out
+    del out
+    gc.collect()
+    assert alive() is None
+    assert_same(exprjit.re_evaluate(), a * 3)
+
+
+def test_arrays_deleted_after_evaluate_are_freed():
+    """Reading the caller's locals keeps no reference: an array the caller
+    deletes is freed (numexpr's behaviour; before Python 3.13 a frame's
+    locals snapshot would otherwise hold it)."""
+    big = np.arange(10.0)
+    alive = weakref.ref(big)
+    exprjit.evaluate("big * 2")
+    assert exprjit.validate("big * 2") is None
+    del big
+    gc.collect()
+    assert alive() is None
+
+
+def test_the_callers_namespace_is_left_alone():
+    ns = {"x": np.arange(3.0), "exprjit": exprjit}
+    exec("r = exprjit.evaluate('x + 1')", ns)  # a module-like frame
+    assert "x" in ns and ns["r"].tolist() == [1.0, 2.0, 3.0]
+
+    class Body:
+        y = np.arange(2.0)
+        z = exprjit.evaluate("y * 2")
+
+    assert Body.y.tolist() == [0.0, 1.0] and Body.z.tolist() == [0.0, 2.0]
 
 
 def test_validate_returns_none_or_the_exception():

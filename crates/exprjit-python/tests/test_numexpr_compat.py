@@ -10,7 +10,7 @@ import inspect
 
 import numpy as np
 import pytest
-from conftest import LIBM_ULPS, assert_same, random_array
+from conftest import LIBM_ULPS, REJECTED, assert_same, random_array, rejected_env
 
 import exprjit
 
@@ -124,3 +124,37 @@ def test_documented_differences():
     assert ev("float32(i32)").dtype == np.float32
     # Literal-only expressions: int64 (NumPy's default), not int32.
     assert ev("2 + 3").dtype == np.int64 and ne("2 + 3").dtype == np.int32
+
+
+# ---------------------------------------------------------------- exception classes
+
+
+def _raised(module, ex):
+    try:
+        module.evaluate(ex, local_dict=rejected_env(), global_dict={})
+    except Exception as e:
+        return e
+    return None
+
+
+@pytest.mark.parametrize("ex", [ex for ex, _ in REJECTED], ids=[repr(ex) for ex, _ in REJECTED])
+def test_exception_is_an_instance_of_numexprs(ex):
+    """For every input both reject, exprjit's exception is an instance of
+    the class numexpr raises, so that `except` clauses written for numexpr
+    keep catching it."""
+    theirs = _raised(numexpr, ex)
+    ours = _raised(exprjit, ex)
+    assert theirs is not None and ours is not None, (theirs, ours)
+    assert isinstance(ours, type(theirs)), (
+        f"{ex!r}: numexpr raises {type(theirs).__name__} ({theirs}), exprjit {type(ours).__mro__}"
+    )
+
+
+def test_re_evaluate_after_out_is_freed_returns_a_new_array_as_numexpr():
+    import gc
+
+    for module in (numexpr, exprjit):
+        a = np.arange(3.0)
+        module.evaluate("a + 1", out=np.empty(3))
+        gc.collect()
+        assert_same(module.re_evaluate(), a + 1)

@@ -21,17 +21,25 @@ import os
 import sys
 import threading
 import warnings
+import weakref
 from typing import Any, Mapping, NamedTuple, Optional, Tuple
 
 from . import _exprjit
 from ._errors import (
+    ArrayTooBigError,
     ExprjitError,
+    ExprjitIndentationError,
     ExprjitMemoryError,
     ExprjitSyntaxError,
     ExprjitTypeError,
     ExprjitValueError,
+    ForbiddenSyntaxError,
     InternalError,
+    UnknownFunctionError,
     UnknownNameError,
+    UnsupportedOperationError,
+    UnsupportedSyntaxError,
+    UnsupportedValueError,
 )
 
 __version__ = _exprjit.__version__
@@ -64,10 +72,17 @@ __all__ = [
     "KernelInfo",
     "ExprjitError",
     "ExprjitSyntaxError",
+    "ExprjitIndentationError",
+    "ForbiddenSyntaxError",
+    "UnsupportedSyntaxError",
     "UnknownNameError",
+    "UnknownFunctionError",
     "ExprjitTypeError",
+    "UnsupportedOperationError",
+    "UnsupportedValueError",
     "ExprjitValueError",
     "ExprjitMemoryError",
+    "ArrayTooBigError",
     "InternalError",
 ]
 
@@ -82,29 +97,64 @@ def _check_kwargs(func: str, kwargs: Mapping[str, Any]) -> None:
             raise TypeError(f"{func}() got an unexpected keyword argument '{k}'")
 
 
+# Before Python 3.13 a function frame's `f_locals` is a snapshot dict that
+# the frame keeps until it next refreshes it, holding every local alive
+# (an array the caller `del`s included). Function frames: CO_OPTIMIZED.
+_SNAPSHOT_LOCALS = sys.version_info < (3, 13)
+_CO_OPTIMIZED = 0x0001
+
+
 def _dicts(local_dict, global_dict, up):
     """numexpr's lookup: ``local_dict`` then ``global_dict``, each
     defaulting to the locals or globals of the frame ``up`` levels above
-    the function that calls ``_dicts`` (1: that function's caller)."""
+    the function that calls ``_dicts`` (1: that function's caller).
+
+    Also returns whether ``local_dict`` is a function frame's locals
+    snapshot (Python < 3.13), from which the native module then removes
+    the names it read, as numexpr empties it, so that the snapshot holds no
+    array alive (the frame refills it whenever `f_locals` is read again;
+    module and class namespaces, which are `f_locals` themselves, are never
+    touched)."""
+    snapshot = False
     if local_dict is None or global_dict is None:
         frame = sys._getframe(up + 1)
         try:
             if local_dict is None:
                 local_dict = frame.f_locals
+                snapshot = _SNAPSHOT_LOCALS and bool(frame.f_code.co_flags & _CO_OPTIMIZED)
             if global_dict is None:
                 global_dict = frame.f_globals
         finally:
             del frame
-    return local_dict, global_dict
+    return local_dict, global_dict, snapshot
 
 
 class _Last(threading.local):
-    """The last expression each thread evaluated, for ``re_evaluate``."""
+    """The last expression each thread evaluated, for ``re_evaluate``:
+    ``(ex, out, order, casting)``, ``out`` held by a weak reference (or
+    None), as numexpr holds it, so that the array is freed when its owner
+    drops it."""
 
     call: Optional[Tuple[str, Any, str, str]] = None
 
 
 _last = _Last()
+
+
+def _weak(out):
+    """A weak reference to ``out``, or None for no ``out``."""
+    if out is None:
+        return None
+    try:
+        return weakref.ref(out)
+    except TypeError:  # an array type without weak references: keep it
+        return lambda: out
+
+
+def _strong(ref):
+    """The ``out`` a ``_weak`` reference holds, or None if it was freed
+    (then, as in numexpr, ``re_evaluate`` returns a new array)."""
+    return None if ref is None else ref()
 
 
 def evaluate(
@@ -141,9 +191,9 @@ def evaluate(
     ``ExprjitValueError``, each with a caret under the culprit.
     """
     _check_kwargs("evaluate", kwargs)
-    local_dict, global_dict = _dicts(local_dict, global_dict, _frame_depth - 2)
-    result = _exprjit.evaluate(ex, local_dict, global_dict, out, order, casting)
-    _last.call = (ex, out, order, casting)
+    local_dict, global_dict, snapshot = _dicts(local_dict, global_dict, _frame_depth - 2)
+    result = _exprjit.evaluate(ex, local_dict, global_dict, out, order, casting, snapshot)
+    _last.call = (ex, _weak(out), order, casting)
     return result
 
 
@@ -155,15 +205,16 @@ def re_evaluate(
     """Evaluates the last expression this thread passed to ``evaluate`` or
     ``validate`` again, with the same ``out``, ``order`` and ``casting``,
     taking the variables' current values from ``local_dict`` or the
-    caller's frame."""
+    caller's frame. The ``out`` is held weakly: once it has been freed,
+    the result is a new array (numexpr's behaviour)."""
     call = _last.call
     if call is None:
         raise RuntimeError(
             "no previous evaluate() or validate() in this thread to re-evaluate"
         )
     ex, out, order, casting = call
-    local_dict, global_dict = _dicts(local_dict, global_dict, _frame_depth - 1)
-    return _exprjit.evaluate(ex, local_dict, global_dict, out, order, casting)
+    local_dict, global_dict, snapshot = _dicts(local_dict, global_dict, _frame_depth - 1)
+    return _exprjit.evaluate(ex, local_dict, global_dict, _strong(out), order, casting, snapshot)
 
 
 def validate(
@@ -185,11 +236,11 @@ def validate(
     ``re_evaluate`` evaluates it."""
     _check_kwargs("validate", kwargs)
     try:
-        local_dict, global_dict = _dicts(local_dict, global_dict, _frame_depth - 1)
-        _exprjit.validate(ex, local_dict, global_dict, out, order, casting)
+        local_dict, global_dict, snapshot = _dicts(local_dict, global_dict, _frame_depth - 1)
+        _exprjit.validate(ex, local_dict, global_dict, out, order, casting, snapshot)
     except Exception as e:  # numexpr returns the exception
         return e
-    _last.call = (ex, out, order, casting)
+    _last.call = (ex, _weak(out), order, casting)
     return None
 
 
@@ -285,3 +336,8 @@ def _threads_from_numexpr_env() -> None:
 
 
 _threads_from_numexpr_env()
+
+# A forked child must not inherit a lock held by a thread that is inside a
+# kernel (that thread does not exist in the child): fork waits for them.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_exprjit.before_fork)
