@@ -383,3 +383,19 @@ fn hostile_inputs_cost_little_before_kernels_run() {
     );
     assert!(t.elapsed() < BOUND, "long names: {:?}", t.elapsed());
 }
+
+/// In place over a bool target is a user error on the warm one-call path
+/// too (it was `Internal` there; found by the fuzzer).
+#[test]
+fn in_place_into_bools_is_a_user_error_on_every_path() {
+    let a = vec![true, false, true, true];
+    for round in 0..3 {
+        let mut target = a.clone();
+        let e = exprjit::evaluate_in_place("~b", &Vars::new(), "b", &mut target)
+            .expect_err("bool in place");
+        assert!(
+            matches!(e.kind(), ErrorKind::UnsupportedDType { .. }),
+            "round {round}: {e}"
+        );
+    }
+}

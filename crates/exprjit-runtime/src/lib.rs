@@ -1070,8 +1070,16 @@ pub(crate) fn call_simple(
             },
             (OutBuf::Bytes(b), None) => KOutput::Separate(b),
             (OutBuf::Bools(b), None) => KOutput::Bools(b),
+            // As `OutBuf::target_for` answers on the planned path.
             (OutBuf::Bools(_), Some(_)) => {
-                return Err(exec::internal("in-place evaluation into bools".into()));
+                return Err(Error::new(
+                    ErrorKind::UnsupportedDType {
+                        op: "in-place evaluation".into(),
+                        dtype: DType::Bool,
+                    },
+                    None,
+                    text,
+                ));
             }
         };
         kernel
