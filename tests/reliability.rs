@@ -398,4 +398,114 @@ fn in_place_into_bools_is_a_user_error_on_every_path() {
             "round {round}: {e}"
         );
     }
+    // The interpreter too (it returned a value).
+    for engine in ENGINES {
+        let mut target = a.clone();
+        let e = exprjit::evaluate_in_place_with("b", &Vars::new(), "b", &mut target, &{
+            opts(engine, Accuracy::Strict)
+        })
+        .expect_err("bool in place");
+        assert!(
+            matches!(e.kind(), ErrorKind::UnsupportedDType { .. }),
+            "{engine:?}: {e}"
+        );
+    }
+}
+
+/// Fuzzer findings: an in-place target read through a roll is refused
+/// whatever the shift, also one that resolves to no movement (a shift of
+/// 0, a length-1 axis): that read was bound to nothing (`Internal`, or a
+/// panic in the interpreter).
+#[test]
+fn rolled_reads_of_an_in_place_target_are_refused_whatever_the_shift() {
+    let b = [2.0f64, -1.0];
+    for (expr, len) in [
+        ("minimum(roll(a, 3, 0), a)", 1),
+        ("where(roll(a, 0, 0), a, b)", 2),
+        ("a + roll(a, 2, 0)", 2),
+        ("a * roll(a, 1, 0)", 2),
+    ] {
+        for engine in ENGINES {
+            for round in 0..2 {
+                let mut target = vec![1.5f64; len];
+                let vars = Vars::new().with("b", &b[..len]);
+                let o = opts(engine, Accuracy::Strict);
+                let e = exprjit::evaluate_in_place_with(expr, &vars, "a", &mut target, &o)
+                    .expect_err("a rolled in-place read");
+                assert!(
+                    matches!(e.kind(), ErrorKind::Aliasing { .. }),
+                    "{expr} {engine:?} round {round}: {e}"
+                );
+                assert_eq!(target, vec![1.5; len], "{expr}: target untouched");
+            }
+        }
+    }
+}
+
+/// Fuzzer finding: the warm one-call path answers as the planned path
+/// does: an in-place target of another length than the operands is a
+/// shape mismatch (it was `OutputShape` once the kernel was cached).
+#[test]
+fn warm_calls_refuse_what_cold_calls_refuse() {
+    let b: Vec<f64> = vec![1.0, 2.0, 3.0];
+    let vars = Vars::new().with("b", &b);
+    // Calls enough for Auto to compile and cache the kernel.
+    let mut warm = false;
+    for _ in 0..8 {
+        let mut target = vec![0.5f64; 3];
+        let trace =
+            exprjit::evaluate_in_place("t + b", &vars, "t", &mut target).expect("3 against 3");
+        assert_eq!(target, vec![1.5, 2.5, 3.5]);
+        warm |= trace.cache_hit;
+    }
+    assert!(warm, "the kernel was never cached");
+    for round in 0..3 {
+        let mut target = vec![0.0f64; 2];
+        let e =
+            exprjit::evaluate_in_place("t + b", &vars, "t", &mut target).expect_err("2 against 3");
+        assert!(
+            matches!(e.kind(), ErrorKind::ShapeMismatch { .. }),
+            "round {round}: {e}"
+        );
+    }
+}
+
+/// Fuzzer finding: empty views with extreme strides plan without an
+/// overflow (the planner multiplied stride by extent to merge axes).
+#[test]
+fn empty_views_with_extreme_strides_plan() {
+    let data: Vec<f64> = Vec::new();
+    for (shape, strides) in [
+        ([0usize, 3], [isize::MAX, isize::MIN]),
+        ([3, 0], [isize::MIN, isize::MAX]),
+        ([0, usize::MAX >> 1], [1, isize::MAX]),
+    ] {
+        let v = View::strided(&data, 0, &shape, &strides).expect("an empty view");
+        let vars = Vars::new().with("a", v);
+        for engine in ENGINES {
+            let (r, _) = exprjit::evaluate_with("a * 2 + a", &vars, &opts(engine, Accuracy::Fast))
+                .unwrap_or_else(|e| panic!("{shape:?} {strides:?} {engine:?}: {e}"));
+            assert_eq!(r.len(), 0);
+            assert_eq!(r.shape(), &shape[..]);
+        }
+    }
+}
+
+/// Fuzzer finding: a prepared expression honours a forced engine (it ran
+/// fused whatever the engine, so the interpreter's bits were not had).
+#[test]
+fn prepared_expressions_honour_the_forced_engine() {
+    let x: Vec<f32> = vec![1.0, 0.5, -0.25, 3.0];
+    let vars = Vars::new().with("a", &x);
+    for engine in ENGINES {
+        let o = opts(engine, Accuracy::Fast);
+        let p = Prepared::compile_with("expm1(a) * a", &[("a", DType::F32)], o).expect("compiles");
+        let (got, trace) = p.run_traced(&[(&x[..]).into()]).expect("runs");
+        let (want, want_trace) = exprjit::evaluate_with("expm1(a) * a", &vars, &o).expect("runs");
+        if let EngineChoice::Force(e) = engine {
+            assert_eq!(trace.engine, e, "{engine:?}");
+            assert_eq!(want_trace.engine, e, "{engine:?}");
+            assert_eq!(bits(&got), bits(&want), "{engine:?}");
+        }
+    }
 }

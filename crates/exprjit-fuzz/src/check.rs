@@ -756,14 +756,10 @@ impl<'c> Ctx<'c> {
                 let Some((key, detail)) = diff_exact(got, want) else {
                     return Ok(());
                 };
-                // The interpreter ignores the accuracy; a prepared
-                // elementwise expression runs fused whatever the engine.
+                // The interpreter ignores the accuracy.
                 let interpreted = match ran.engine {
                     Some(e) => e == Engine::Interpreter,
-                    None => {
-                        spec.engine == EngineSel::Force(Engine::Interpreter)
-                            && !matches!(spec.entry, Entry::Prepared { .. })
-                    }
+                    None => spec.engine == EngineSel::Force(Engine::Interpreter),
                 };
                 let fast = spec.effective_accuracy() == Accuracy::Fast
                     && !interpreted

@@ -23,14 +23,6 @@ fn fixed_seed_short_run_finds_no_failure() {
             evals: 300,
             time: Duration::from_secs(3),
         },
-        // Open findings of issue 15, not yet fixed (see its closing note):
-        // in-place targets of one element that the kernel's alignment check
-        // refuses, and the interpreter accepting an in-place evaluation the
-        // other engines refuse. Every other failure fails this test.
-        skip: vec![
-            "operand mismatch: operand N is not aligned".to_string(),
-            "Outcome | Interpreter | evaluate_in_place".to_string(),
-        ],
         ..Config::default()
     };
     let report = fuzz(&cfg);

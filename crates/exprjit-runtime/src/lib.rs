@@ -588,6 +588,11 @@ fn simple_variant(
     }
     let n = n?;
     let out = out_dtype.unwrap_or_else(|| func.result_dtype());
+    // An `out=` dtype the result may not be cast to is refused by the
+    // planned path.
+    if !can_cast_same_kind(func.result_dtype(), out) {
+        return None;
+    }
     Some((
         cache::Variant {
             layouts,
@@ -722,8 +727,39 @@ fn run_main(
         && !opts.exact_threads
         && let Some((_, n)) = simple_variant(func, vars, target, out_dtype_asked, opts.codegen())
         && strategy::is_small_call(n, strategy::work_per_element(func))
+        // A buffer of another length (an in-place target among them) is
+        // left to the planned path, which says which error it is.
+        && match &out {
+            Out::New(_) => true,
+            Out::Slice(d, b) | Out::InPlace(_, d, b) => b.len_bytes() / d.size() == n,
+        }
     {
         return run_simple(kernel, func, vars, target, n, out, t0, text);
+    }
+
+    // A rolled read of the in-place target would see elements already
+    // overwritten: refused whatever the shift (even one that resolves to
+    // no movement), so that the rule does not depend on shapes and the
+    // target is read through exactly one parameter.
+    if let Some((name, _)) = target
+        && let Some(j) = func
+            .params
+            .iter()
+            .position(|p| p.name == name && !p.rolls.is_empty())
+    {
+        let span = func
+            .insts
+            .iter()
+            .find(|inst| inst.kind == InstKind::Param(j as u32))
+            .map(|inst| inst.span);
+        return Err(Error::new(
+            ErrorKind::Aliasing {
+                name: name.to_string(),
+            },
+            span,
+            text,
+        )
+        .with_hint("evaluate into a separate buffer and swap (double buffering)"));
     }
 
     // Bind the parameters.
@@ -761,27 +797,9 @@ fn run_main(
         }
     }
 
-    // Resolve rolls against the shapes; a rolled read of the in-place
-    // target would see elements already overwritten.
+    // Resolve rolls against the shapes.
     let shapes: Vec<&[usize]> = bound.iter().map(|b| b.shape.as_slice()).collect();
     let rolls = resolve_param_rolls(func, &shapes, text)?;
-    if let Some(k) = in_place_index {
-        let name = &func.params[k].name;
-        if let Some(j) =
-            (0..func.params.len()).find(|&j| func.params[j].name == *name && !rolls[j].is_empty())
-        {
-            let span = func
-                .insts
-                .iter()
-                .find(|inst| inst.kind == InstKind::Param(j as u32))
-                .map(|inst| inst.span);
-            return Err(
-                Error::new(ErrorKind::Aliasing { name: name.clone() }, span, text)
-                    .with_hint("evaluate into a separate buffer and swap (double buffering)"),
-            );
-        }
-    }
-
     // Plan the iteration.
     let sources = sources(&bound, &rolls);
     let plan = Plan::new(&sources).map_err(|e| plan_error(func, &shapes, e, text))?;
@@ -920,6 +938,9 @@ fn run_main(
                 multipass::run(&func_out, &plan, &inputs, target, mode, settings)?;
             }
             Engine::Interpreter => {
+                // The same refusals as the kernels' targets (a bool
+                // in-place target).
+                buf.target_for(in_place, text)?;
                 t_run = Instant::now();
                 let arrays: Vec<Array> = func
                     .params

@@ -104,8 +104,24 @@ impl Plan {
                 len,
             });
         }
+        // An empty result is one empty dimension: no element is read, so
+        // no stride matters (and strides times extents, which may be
+        // anything for empty views, are never formed).
+        if len == 0 {
+            return Ok(Plan {
+                shape,
+                dims: vec![0],
+                strides: vec![vec![0]; sources.len()],
+                rolls: vec![Vec::new(); sources.len()],
+                wraps: Vec::new(),
+                row_wraps: Vec::new(),
+                len,
+            });
+        }
         // Collapse: drop size-1 dimensions, then merge a dimension into the
-        // one after it when every source steps through both as one.
+        // one after it when every source steps through both as one (the
+        // product is within `isize` for a non-empty view that exists; it
+        // is checked all the same).
         let keep: Vec<usize> = (0..shape.len()).filter(|&k| shape[k] != 1).collect();
         let mut dims: Vec<usize> = Vec::new();
         let mut strides: Vec<Vec<isize>> = vec![Vec::new(); sources.len()];
@@ -113,7 +129,10 @@ impl Plan {
             let mergeable = !dims.is_empty()
                 && full.iter().zip(&strides).all(|(f, s)| {
                     let last = s[s.len() - 1];
-                    last == f[k] * shape[k] as isize
+                    isize::try_from(shape[k])
+                        .ok()
+                        .and_then(|n| f[k].checked_mul(n))
+                        == Some(last)
                 });
             if mergeable {
                 let n = dims.len() - 1;

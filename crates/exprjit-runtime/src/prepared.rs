@@ -25,6 +25,9 @@ pub struct Prepared {
     /// in the order `run` takes them.
     reduced: Option<Vec<(String, DType)>>,
     kernels: Mutex<Vec<(Vec<Layout>, Arc<Kernel>)>>,
+    /// The options force an engine other than the fused one: runs go
+    /// through `evaluate_with`, which honours it.
+    other_engine: bool,
     /// The kernel for all inputs contiguous, kept apart so the common call
     /// takes no lock.
     contiguous: Arc<Kernel>,
@@ -47,6 +50,13 @@ impl Prepared {
         opts: Options,
     ) -> Result<Prepared, Error> {
         let program: Program = exprjit_ir::compile_program(expr, signature)?;
+        // An engine other than the fused one, when forced, is honoured by
+        // running through `evaluate`'s path, as expressions with
+        // reductions do.
+        let other_engine = matches!(
+            opts.engine,
+            crate::EngineChoice::Force(e) if e != strategy::Engine::Fused
+        );
         let reduced = (!program.reductions.is_empty()).then(|| {
             program
                 .variables()
@@ -72,6 +82,7 @@ impl Prepared {
             reduced,
             kernels: Mutex::new(vec![(layouts, contiguous.clone())]),
             contiguous,
+            other_engine,
             opts,
         })
     }
@@ -145,11 +156,19 @@ impl Prepared {
                 .collect();
             return Err(self.mismatch(expected, inputs));
         }
+        if self.other_engine {
+            let mut vars = crate::Vars::new();
+            for (p, op) in self.func.params.iter().zip(inputs) {
+                vars.set(p.name.as_str(), crate::reborrow(op));
+            }
+            return crate::evaluate_with(&self.text, &vars, &self.opts);
+        }
         let rolled = self.func.params.iter().any(|p| !p.rolls.is_empty());
         if !rolled
             && let Some((layouts, n)) = simple_layouts(inputs)
             && strategy::is_small_call(n, self.work)
             && self.opts.tile.is_none()
+            && !self.opts.exact_threads
         {
             let other;
             let kernel = if layouts.iter().all(|l| *l == Layout::Contiguous) {
@@ -188,8 +207,12 @@ impl Prepared {
         let kernel = self.kernel(&plan.layouts())?;
         let compile_time = t0.elapsed();
         let work = strategy::work_per_element(&self.func);
-        let max_threads = self.opts.threads.unwrap_or_else(crate::num_threads);
-        let threads = strategy::threads_for(plan.len, work, max_threads);
+        let max_threads = self.opts.threads.unwrap_or_else(crate::num_threads).max(1);
+        let threads = if self.opts.exact_threads {
+            max_threads
+        } else {
+            strategy::threads_for(plan.len, work, max_threads)
+        };
         let setting = self
             .opts
             .tile
