@@ -76,7 +76,7 @@ pub enum Lowering {
 /// `accuracy`: [`lowering`], except that with [`Accuracy::Fast`] the libm
 /// functions (and float `**`) become [`Lowering::Math`].
 pub fn lowering_for(op: Op, dt: DType, accuracy: Accuracy) -> Lowering {
-    if accuracy == Accuracy::Fast && dt.is_float() && vmath::has_routine(op) {
+    if accuracy == Accuracy::Fast && dt.is_float() && vmath::routine_of(op).is_some() {
         Lowering::Math
     } else {
         lowering(op, dt)
@@ -1375,13 +1375,13 @@ impl Lower<'_, '_> {
     fn cast(&mut self, mode: Mode, from: DType, to: DType, x: CValue) -> CValue {
         use DType::*;
         match (from, to) {
-            _ if from == to => x,
-            (_, Bool) if from.is_float() => {
+            (Bool, Bool) | (I32, I32) | (I64, I64) | (F32, F32) | (F64, F64) => x,
+            (F32 | F64, Bool) => {
                 // Unordered or not equal: NaN is true.
                 let z = self.fconst(mode, from, 0.0);
                 self.b.ins().fcmp(FloatCC::NotEqual, x, z)
             }
-            (_, Bool) => {
+            (I32 | I64, Bool) => {
                 let z = self.iconst(mode, from, 0);
                 self.b.ins().icmp(IntCC::NotEqual, x, z)
             }
@@ -1447,8 +1447,6 @@ impl Lower<'_, '_> {
                 Mode::Scalar => self.b.ins().fdemote(types::F32, x),
                 Mode::Vector => self.b.ins().fvdemote(x),
             },
-            // All pairs are covered above; the verifier rejects anything else.
-            _ => x,
         }
     }
 
@@ -1588,7 +1586,12 @@ impl Lower<'_, '_> {
                 vm.powi(a[0], k)
             });
         }
-        Ok(vm.routine(op, a))
+        match vmath::routine_of(op) {
+            Some(r) => Ok(vm.routine(r, a)),
+            None => Err(Error::cranelift(format!(
+                "internal: {op:?} has no math routine"
+            ))),
+        }
     }
 
     /// The vector lowering of an op without one: per lane, the scalar

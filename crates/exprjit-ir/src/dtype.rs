@@ -70,15 +70,30 @@ impl DType {
         self.kind() == Kind::Float
     }
 
-    /// NumPy's promotion of two array dtypes (`np.promote_types`).
+    /// NumPy's promotion of two array dtypes (`np.promote_types`),
+    /// computed from kind and width: bool gives way to anything, within a
+    /// kind the wider wins, and an integer meeting a float gives a float
+    /// wide enough for the integer's values (twice its width, at most 8
+    /// bytes: int32 with float32 is float64).
     pub fn promote(self, other: DType) -> DType {
-        use DType::*;
-        let (lo, hi) = (self.min(other), self.max(other));
-        match (lo, hi) {
-            _ if lo == hi => lo,
-            (Bool, _) => hi,
-            (I32 | I64, F32) => F64,
-            _ => hi,
+        let wider = |a: DType, b: DType| if a.size() >= b.size() { a } else { b };
+        let int_float =
+            |i: DType, f: DType| DType::float_of_size(f.size().max((2 * i.size()).min(8)));
+        match (self.kind(), other.kind()) {
+            (Kind::Bool, _) => other,
+            (_, Kind::Bool) => self,
+            (Kind::Int, Kind::Int) | (Kind::Float, Kind::Float) => wider(self, other),
+            (Kind::Int, Kind::Float) => int_float(self, other),
+            (Kind::Float, Kind::Int) => int_float(other, self),
+        }
+    }
+
+    /// The narrowest float of at least `size` bytes (float64 past 8).
+    fn float_of_size(size: usize) -> DType {
+        if size <= DType::F32.size() {
+            DType::F32
+        } else {
+            DType::F64
         }
     }
 }
@@ -240,6 +255,25 @@ mod tests {
         for (a, b, want) in cases {
             assert_eq!(a.promote(b), want, "{a} {b}");
             assert_eq!(b.promote(a), want, "{b} {a}");
+        }
+    }
+
+    /// The laws numpy's promotion keeps, over every pair and triple.
+    #[test]
+    fn promotion_is_commutative_idempotent_and_associative() {
+        for a in DType::ALL {
+            assert_eq!(a.promote(a), a);
+            for b in DType::ALL {
+                assert_eq!(a.promote(b), b.promote(a), "{a} {b}");
+                assert!(a.promote(b).kind() >= a.kind().max(b.kind()), "{a} {b}");
+                for c in DType::ALL {
+                    assert_eq!(
+                        a.promote(b).promote(c),
+                        a.promote(b.promote(c)),
+                        "{a} {b} {c}"
+                    );
+                }
+            }
         }
     }
 

@@ -12,11 +12,30 @@ use crate::dtype::{DType, Scalar};
 use crate::semantics as sem;
 use exprjit_syntax::{BinaryOp, UnaryOp};
 
-/// An operation of the IR. All operands of an operation have the same dtype
-/// (the checker inserts casts), except `where`, whose condition is bool, and
-/// `cast`, which converts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Op {
+/// Declares [`Op`] and [`Op::ALL`] from one list, so that a variant cannot
+/// be missing from `ALL` (which the table tests, the symbol table and the
+/// fuzzer iterate).
+macro_rules! declare_ops {
+    ($($name:ident),* $(,)?) => {
+        /// An operation of the IR. All operands of an operation have the same
+        /// dtype (the checker inserts casts), except `where`, whose condition
+        /// is bool, and `cast`, which converts.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Op {
+            $($name,)*
+            /// Conversion to the given dtype (see [`Scalar::cast`] for the
+            /// rules).
+            Cast(DType),
+        }
+
+        impl Op {
+            /// The operations without a parameter, in declaration order.
+            const PLAIN: &'static [Op] = &[$(Op::$name),*];
+        }
+    };
+}
+
+declare_ops! {
     Add,
     Sub,
     Mul,
@@ -74,8 +93,6 @@ pub enum Op {
     Copysign,
     Nextafter,
     Arctan2,
-    /// Conversion to the given dtype (see [`Scalar::cast`] for the rules).
-    Cast(DType),
 }
 
 /// A set of dtypes, for the operand dtypes an operation accepts.
@@ -336,72 +353,19 @@ const fn exact(
 
 impl Op {
     /// Every operation; casts once per target dtype.
-    pub const ALL: [Op; 62] = {
-        use Op::*;
-        [
-            Add,
-            Sub,
-            Mul,
-            Div,
-            FloorDiv,
-            Mod,
-            Pow,
-            Neg,
-            Not,
-            Abs,
-            Sign,
-            Eq,
-            Ne,
-            Lt,
-            Le,
-            Gt,
-            Ge,
-            And,
-            Or,
-            Xor,
-            Shl,
-            Shr,
-            Where,
-            Maximum,
-            Minimum,
-            Sqrt,
-            Exp,
-            Expm1,
-            Log,
-            Log1p,
-            Log10,
-            Log2,
-            Sin,
-            Cos,
-            Tan,
-            Arcsin,
-            Arccos,
-            Arctan,
-            Sinh,
-            Cosh,
-            Tanh,
-            Arcsinh,
-            Arccosh,
-            Arctanh,
-            Floor,
-            Ceil,
-            Trunc,
-            Round,
-            Signbit,
-            Isnan,
-            Isinf,
-            Isfinite,
-            Fmod,
-            Hypot,
-            Copysign,
-            Nextafter,
-            Arctan2,
-            Cast(DType::Bool),
-            Cast(DType::I32),
-            Cast(DType::I64),
-            Cast(DType::F32),
-            Cast(DType::F64),
-        ]
+    pub const ALL: [Op; Op::PLAIN.len() + DType::ALL.len()] = {
+        let mut all = [Op::Add; Op::PLAIN.len() + DType::ALL.len()];
+        let mut i = 0;
+        while i < Op::PLAIN.len() {
+            all[i] = Op::PLAIN[i];
+            i += 1;
+        }
+        let mut k = 0;
+        while k < DType::ALL.len() {
+            all[i + k] = Op::Cast(DType::ALL[k]);
+            k += 1;
+        }
+        all
     };
 
     /// The table entry of this operation.

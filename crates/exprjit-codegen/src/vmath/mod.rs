@@ -100,32 +100,93 @@ pub(crate) fn use_fma(host_has_fma: bool) -> bool {
     host_has_fma && !NO_FMA.with(Cell::get)
 }
 
-/// Whether `op` has a vector routine here (for float operands).
-pub(crate) fn has_routine(op: Op) -> bool {
-    matches!(
-        op,
-        Op::Exp
-            | Op::Expm1
-            | Op::Log
-            | Op::Log1p
-            | Op::Log2
-            | Op::Log10
-            | Op::Sin
-            | Op::Cos
-            | Op::Tan
-            | Op::Arcsin
-            | Op::Arccos
-            | Op::Arctan
-            | Op::Arctan2
-            | Op::Sinh
-            | Op::Cosh
-            | Op::Tanh
-            | Op::Arcsinh
-            | Op::Arccosh
-            | Op::Arctanh
-            | Op::Hypot
-            | Op::Pow
-    )
+/// A vector math routine of this module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Routine {
+    Exp,
+    Expm1,
+    Log(log::Base),
+    Log1p,
+    Trig(trig::Which),
+    Arcsin,
+    Arccos,
+    Arctan,
+    Arctan2,
+    /// `sinh` (true) or `cosh` (false).
+    SinhCosh(bool),
+    Tanh,
+    Arcsinh,
+    Arccosh,
+    Arctanh,
+    Hypot,
+    Pow,
+}
+
+/// The vector routine of `op` (for float operands), if it has one. Every
+/// op is named here, so a new one is a compile error until it is decided.
+pub(crate) fn routine_of(op: Op) -> Option<Routine> {
+    use Routine as R;
+    match op {
+        Op::Exp => Some(R::Exp),
+        Op::Expm1 => Some(R::Expm1),
+        Op::Log => Some(R::Log(log::Base::E)),
+        Op::Log2 => Some(R::Log(log::Base::Two)),
+        Op::Log10 => Some(R::Log(log::Base::Ten)),
+        Op::Log1p => Some(R::Log1p),
+        Op::Sin => Some(R::Trig(trig::Which::Sin)),
+        Op::Cos => Some(R::Trig(trig::Which::Cos)),
+        Op::Tan => Some(R::Trig(trig::Which::Tan)),
+        Op::Arcsin => Some(R::Arcsin),
+        Op::Arccos => Some(R::Arccos),
+        Op::Arctan => Some(R::Arctan),
+        Op::Arctan2 => Some(R::Arctan2),
+        Op::Sinh => Some(R::SinhCosh(true)),
+        Op::Cosh => Some(R::SinhCosh(false)),
+        Op::Tanh => Some(R::Tanh),
+        Op::Arcsinh => Some(R::Arcsinh),
+        Op::Arccosh => Some(R::Arccosh),
+        Op::Arctanh => Some(R::Arctanh),
+        Op::Hypot => Some(R::Hypot),
+        Op::Pow => Some(R::Pow),
+        // Exact in hardware, or lowered by the generic paths.
+        Op::Add
+        | Op::Sub
+        | Op::Mul
+        | Op::Div
+        | Op::FloorDiv
+        | Op::Mod
+        | Op::Neg
+        | Op::Not
+        | Op::Abs
+        | Op::Sign
+        | Op::Eq
+        | Op::Ne
+        | Op::Lt
+        | Op::Le
+        | Op::Gt
+        | Op::Ge
+        | Op::And
+        | Op::Or
+        | Op::Xor
+        | Op::Shl
+        | Op::Shr
+        | Op::Where
+        | Op::Maximum
+        | Op::Minimum
+        | Op::Sqrt
+        | Op::Floor
+        | Op::Ceil
+        | Op::Trunc
+        | Op::Round
+        | Op::Signbit
+        | Op::Isnan
+        | Op::Isinf
+        | Op::Isfinite
+        | Op::Fmod
+        | Op::Copysign
+        | Op::Nextafter
+        | Op::Cast(_) => None,
+    }
 }
 
 /// The largest `|k|` for which `x ** k` with a constant integer `k` is
@@ -224,33 +285,25 @@ impl<'a, 'b> Vm<'a, 'b> {
         Vm { b, fma, pool, env }
     }
 
-    /// Emits `op` on `f64x2` operands.
-    pub(crate) fn routine(&mut self, op: Op, a: &[V]) -> V {
-        let plain = |value| value;
-        match op {
-            Op::Exp => plain(self.exp(a[0])),
-            Op::Expm1 => plain(self.expm1(a[0])),
-            Op::Log => plain(self.log(a[0], log::Base::E)),
-            Op::Log2 => plain(self.log(a[0], log::Base::Two)),
-            Op::Log10 => plain(self.log(a[0], log::Base::Ten)),
-            Op::Log1p => plain(self.log1p(a[0])),
-            Op::Sin => self.sin_cos_tan(a[0], trig::Which::Sin),
-            Op::Cos => self.sin_cos_tan(a[0], trig::Which::Cos),
-            Op::Tan => self.sin_cos_tan(a[0], trig::Which::Tan),
-            Op::Arcsin => plain(self.asin(a[0])),
-            Op::Arccos => plain(self.acos(a[0])),
-            Op::Arctan => plain(self.atan(a[0])),
-            Op::Arctan2 => plain(self.atan2(a[0], a[1])),
-            Op::Sinh => plain(self.sinh_cosh(a[0], true)),
-            Op::Cosh => plain(self.sinh_cosh(a[0], false)),
-            Op::Tanh => plain(self.tanh(a[0])),
-            Op::Arcsinh => plain(self.asinh(a[0])),
-            Op::Arccosh => plain(self.acosh(a[0])),
-            Op::Arctanh => plain(self.atanh(a[0])),
-            Op::Hypot => plain(self.hypot(a[0], a[1])),
-            Op::Pow => plain(self.pow(a[0], a[1])),
-            // `has_routine` is false for every other op; the caller checks.
-            _ => plain(a[0]),
+    /// Emits routine `r` on `f64x2` operands.
+    pub(crate) fn routine(&mut self, r: Routine, a: &[V]) -> V {
+        match r {
+            Routine::Exp => self.exp(a[0]),
+            Routine::Expm1 => self.expm1(a[0]),
+            Routine::Log(base) => self.log(a[0], base),
+            Routine::Log1p => self.log1p(a[0]),
+            Routine::Trig(which) => self.sin_cos_tan(a[0], which),
+            Routine::Arcsin => self.asin(a[0]),
+            Routine::Arccos => self.acos(a[0]),
+            Routine::Arctan => self.atan(a[0]),
+            Routine::Arctan2 => self.atan2(a[0], a[1]),
+            Routine::SinhCosh(sinh) => self.sinh_cosh(a[0], sinh),
+            Routine::Tanh => self.tanh(a[0]),
+            Routine::Arcsinh => self.asinh(a[0]),
+            Routine::Arccosh => self.acosh(a[0]),
+            Routine::Arctanh => self.atanh(a[0]),
+            Routine::Hypot => self.hypot(a[0], a[1]),
+            Routine::Pow => self.pow(a[0], a[1]),
         }
     }
 
