@@ -509,3 +509,28 @@ fn prepared_expressions_honour_the_forced_engine() {
         }
     }
 }
+
+/// Fuzzer finding: `roll` of a value that reads no variable is a roll of
+/// a 0-d value, so every axis is out of range (numpy's answer); it was
+/// accepted. An unknown name inside is still that error.
+#[test]
+fn rolls_of_constants_are_axis_errors() {
+    let a = [1.0f64, 2.0];
+    let vars = Vars::new().with("a", &a[..]);
+    for expr in [
+        "roll(int64(33), 2, 1)",
+        "roll(2, 0, 0)",
+        "a + roll(pi, 1, 0)",
+    ] {
+        for engine in ENGINES {
+            let e = exprjit::evaluate_with(expr, &vars, &opts(engine, Accuracy::Strict))
+                .expect_err("a rolled constant");
+            assert!(
+                matches!(e.kind(), ErrorKind::AxisOutOfRange { ndim: 0, .. }),
+                "{expr} {engine:?}: {e}"
+            );
+        }
+    }
+    let e = exprjit::evaluate("roll(b, 1, 0)", &vars).expect_err("unknown");
+    assert!(matches!(e.kind(), ErrorKind::UnknownVariable { .. }), "{e}");
+}

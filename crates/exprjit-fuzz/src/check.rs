@@ -761,11 +761,19 @@ impl<'c> Ctx<'c> {
                     Some(e) => e == Engine::Interpreter,
                     None => spec.engine == EngineSel::Force(Engine::Interpreter),
                 };
+                // In place, the target has the buffer's dtype: `a ** 6` over
+                // an int32 `a` is a float power into a float32 target.
+                let judged = match &spec.entry {
+                    Entry::InPlace { target, dtype } => {
+                        in_place_case(self.case, &spec.forms, target, *dtype, len).0
+                    }
+                    _ => self.case.clone(),
+                };
                 let fast = spec.effective_accuracy() == Accuracy::Fast
                     && !interpreted
                     && key != "shape"
                     && key != "dtype"
-                    && self.tree.as_ref().is_some_and(|t| has_libm(t, self.case));
+                    && self.tree.as_ref().is_some_and(|t| has_libm(t, &judged));
                 if !fast {
                     return Err((Class::Values, key, detail));
                 }

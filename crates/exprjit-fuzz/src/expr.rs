@@ -380,12 +380,12 @@ fn infer_inner(node: &Node, scope: &Scope<'_>) -> Result<Ty, Reject> {
             ) else {
                 return Err(Reject::Type);
             };
+            // Per the rolled value's shape; a constant is 0-d, so every
+            // axis is out of range for it.
             let t = infer_inner(x, scope)?;
-            if t.weak.is_none() {
-                let nd = t.shape.len() as i64;
-                if axis < -nd || axis >= nd {
-                    return Err(Reject::Axis);
-                }
+            let nd = t.shape.len() as i64;
+            if axis < -nd || axis >= nd {
+                return Err(Reject::Axis);
             }
             Ok(t)
         }

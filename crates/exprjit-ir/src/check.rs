@@ -363,6 +363,7 @@ impl<'a> Checker<'a> {
         let axis_value = self.integer_constant(axis, "roll's axis", hint)?;
         let mut scope = Vec::new();
         self.variables(x, &mut scope);
+        let constant = scope.is_empty();
         self.rolls.push(Roll {
             shift: shift_value,
             axis: axis_value,
@@ -371,6 +372,18 @@ impl<'a> Checker<'a> {
         });
         let result = self.expr(x);
         self.rolls.pop();
+        // A roll of something that reads no variable (once `x` checks)
+        // rolls a 0-d value: every axis is out of range, as numpy's `roll`
+        // of a 0-d array says.
+        if constant && result.is_ok() {
+            return Err(self.err(
+                ErrorKind::AxisOutOfRange {
+                    axis: axis_value,
+                    ndim: 0,
+                },
+                axis.span,
+            ));
+        }
         result
     }
 
