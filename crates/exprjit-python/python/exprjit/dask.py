@@ -158,6 +158,9 @@ class _Fold:
         self.op, self.axes, self.ndim, self.divide = op, axes, ndim, divide
         self.host_threads = host_threads
 
+    def __repr__(self) -> str:  # dask names the tree's layers by it
+        return f"exprjit-{self.op}"
+
     def __dask_tokenize__(self):
         return ("exprjit-fold", self.op, self.axes, self.ndim, self.divide)
 
@@ -192,6 +195,8 @@ def _is_dask(v) -> bool:
 
 
 def _spec(v) -> Tuple[Any, Tuple[int, ...]]:
+    if not _is_dask(v):
+        v = np.asarray(v)  # Python scalars: numpy's default dtypes, as evaluate binds them
     shape = tuple(v.shape)
     if any(not isinstance(n, (int, np.integer)) or n != n for n in shape):
         raise ValueError(
