@@ -232,12 +232,7 @@ fn nearest_shift(shift: i64, len: usize) -> i64 {
 
 /// The halo depth per result axis and the text with normalised shifts
 /// (see the module documentation).
-fn halo(
-    program: &Program,
-    text: &str,
-    calls: &Calls,
-    shapes: &Shapes,
-) -> (Vec<u64>, String, bool) {
+fn halo(program: &Program, text: &str, calls: &Calls, shapes: &Shapes) -> (Vec<u64>, String, bool) {
     let main = &program.main;
     let result = &shapes.result;
     let mut depth = vec![0u64; result.len()];
