@@ -221,3 +221,26 @@ def test_kernels_cached_per_worker_and_threads_capped(client, data):
     # Two one-thread workers on this host: cores // 2 exprjit threads each.
     for w, n in threads.items():
         assert n == max(1, cores[w] // 2)
+
+
+def test_structure_from_exprjits_checker():
+    s = exprjit._exprjit.structure
+    st = s("a * 2 - mean(roll(a, 1, 0), axis=1, keepdims=True) + sum(b) + sum(b)",
+           {"a": ("float32", (6, 8)), "b": ("int32", (8,))})
+    # float32 with an int64 0-d value (the sum) is float64 (NEP 50).
+    assert (st["dtype"], tuple(st["shape"]), st["variables"]) == ("float64", (6, 8), ["a", "b"])
+    # mean of float32 stays float32; sum of int32 is int64.
+    mean, total = st["reductions"]
+    assert (mean["op"], mean["axis"], mean["keepdims"], mean["dtype"]) == ("mean", 1, True, "float32")
+    assert tuple(mean["shape"]) == (6, 1) and tuple(mean["input_shape"]) == (6, 8)
+    lo, hi = mean["input"]
+    assert "a * 2 - mean(roll(a, 1, 0), axis=1, keepdims=True)"[lo:hi] == "roll(a, 1, 0)"
+    assert (total["op"], total["axis"], total["dtype"], len(total["spans"])) == ("sum", None, "int64", 2)
+    assert not st["rolled"] and list(st["depth"]) == [0, 0]  # the roll is inside the reduction
+    st = s("roll(u, 1, 0) + roll(u, -7, 1) + roll(roll(u, 2, 0), 3, 0)", {"u": ("float64", (10, 12))})
+    assert st["rolled"] and list(st["depth"]) == [5, 5]
+    assert st["block_text"] == "roll(u, (1), 0) + roll(u, (5), 1) + roll(roll(u, (2), 0), (3), 0)"
+    with pytest.raises(exprjit.ExprjitValueError, match=r"(?s)\^.*do not broadcast"):
+        s("a + b", {"a": ("float64", (3,)), "b": ("float64", (4,))})
+    with pytest.raises(exprjit.ExprjitError, match="axis"):
+        s("sum(a, axis=1)", {"a": ("float64", (3,))})
