@@ -89,7 +89,8 @@ def timed(client, build, runs: int, sampler: MemorySampler, label: str):
             wait(f)
             times.append(time.perf_counter() - t)
             del f, r
-    peak = float(sampler.to_pandas()[label].max()) if label in sampler.samples else float("nan")
+    samples = sampler.samples.get(label) or [(0.0, float("nan"))]
+    peak = float(max(v for _, v in samples))
     return statistics.median(times), peak
 
 
