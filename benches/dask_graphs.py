@@ -9,7 +9,8 @@ runs.
 
 Inputs are generated on the workers and persisted before timing; each run
 computes the result into worker memory (``persist`` and ``wait``), then
-drops it. Peak memory is the largest sum over workers of their process
+drops it and waits until the scheduler has forgotten it (dask's keys are
+deterministic: a result still held would make the next run free). Peak memory is the largest sum over workers of their process
 memory, sampled every 0.1 s by ``distributed.diagnostics.MemorySampler``
 during the runs of that row. The printout starts with the machine (CPU
 model, cores, load average), since a loaded machine says little.
@@ -79,8 +80,22 @@ def machine() -> str:
             f"exprjit {exprjit.__version__}")
 
 
+def scheduler_tasks(client) -> int:
+    return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+
+
+def released(client, base: int) -> None:
+    """Waits until the scheduler has forgotten the last result, so that the
+    next run (whose keys are the same: dask's names are deterministic)
+    computes again instead of finding it in memory."""
+    deadline = time.perf_counter() + 30
+    while scheduler_tasks(client) > base and time.perf_counter() < deadline:
+        time.sleep(0.05)
+
+
 def timed(client, build, runs: int, sampler: MemorySampler, label: str):
     times = []
+    base = scheduler_tasks(client)
     with sampler.sample(label, interval=0.1):
         for _ in range(runs):
             r = build()
@@ -88,7 +103,9 @@ def timed(client, build, runs: int, sampler: MemorySampler, label: str):
             f = client.persist(r)
             wait(f)
             times.append(time.perf_counter() - t)
+            client.cancel(f)
             del f, r
+            released(client, base)
     samples = sampler.samples.get(label) or [(0.0, float("nan"))]
     peak = float(max(v for _, v in samples))
     return statistics.median(times), peak
@@ -124,8 +141,13 @@ def main() -> None:
         print("| expression | dask of numpy | exprjit.dask | speed-up | peak worker memory (numpy / exprjit) |")
         print("|---|---:|---:|---:|---:|")
         for label, ex, numpy_graph in ROWS:
-            # One untimed run each: kernels compile, imports happen.
-            wait(client.persist(exprjit.dask.evaluate(ex, env)))
+            # One untimed run: kernels compile, imports happen.
+            base = scheduler_tasks(client)
+            warm = client.persist(exprjit.dask.evaluate(ex, env))
+            wait(warm)
+            client.cancel(warm)
+            del warm
+            released(client, base)
             t_np, m_np = timed(client, lambda: numpy_graph(a, b, c, u), args.runs, sampler, f"numpy {label}")
             t_xj, m_xj = timed(client, lambda: exprjit.dask.evaluate(ex, env), args.runs, sampler, f"exprjit {label}")
             print(f"| `{label}` | {t_np * 1e3:.0f} ms | {t_xj * 1e3:.0f} ms | {t_np / t_xj:.2f}x | "
