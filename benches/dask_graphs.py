@@ -9,8 +9,9 @@ runs.
 
 Inputs are generated on the workers and persisted before timing; each run
 computes the result into worker memory (``persist`` and ``wait``), then
-drops it and waits until the scheduler has forgotten it (dask's keys are
-deterministic: a result still held would make the next run free). Peak memory is the largest sum over workers of their process
+drops it; each run's output gets new keys (``fresh``), since dask's keys
+are deterministic and a result still held would make the next run free.
+Peak memory is the largest sum over workers of their process
 memory, sampled every 0.1 s by ``distributed.diagnostics.MemorySampler``
 during the runs of that row. The printout starts with the machine (CPU
 model, cores, load average), since a loaded machine says little.
@@ -23,6 +24,7 @@ import os
 import platform
 import statistics
 import time
+import uuid
 
 import dask
 import dask.array as da
@@ -80,32 +82,28 @@ def machine() -> str:
             f"exprjit {exprjit.__version__}")
 
 
-def scheduler_tasks(client) -> int:
-    return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+def _same(x):
+    return x
 
 
-def released(client, base: int) -> None:
-    """Waits until the scheduler has forgotten the last result, so that the
-    next run (whose keys are the same: dask's names are deterministic)
-    computes again instead of finding it in memory."""
-    deadline = time.perf_counter() + 30
-    while scheduler_tasks(client) > base and time.perf_counter() < deadline:
-        time.sleep(0.05)
+def fresh(r: da.Array) -> da.Array:
+    """``r`` under new output keys (a no-op task per chunk, which dask
+    fuses into the last layer's task where it can): the intermediate keys
+    are freed once a run finishes, the output keys are all a run keeps."""
+    return r.map_blocks(_same, name=f"bench-{uuid.uuid4().hex}", dtype=r.dtype, meta=r._meta)
 
 
-def timed(client, build, runs: int, sampler: MemorySampler, label: str):
+def timed(client, build, inputs, runs: int, sampler: MemorySampler, label: str):
     times = []
-    base = scheduler_tasks(client)
     with sampler.sample(label, interval=0.1):
         for _ in range(runs):
-            r = build()
+            # New output keys every run (see ``fresh``).
+            r = fresh(build())
             t = time.perf_counter()
             f = client.persist(r)
             wait(f)
             times.append(time.perf_counter() - t)
-            client.cancel(f)
             del f, r
-            released(client, base)
     samples = sampler.samples.get(label) or [(0.0, float("nan"))]
     peak = float(max(v for _, v in samples))
     return statistics.median(times), peak
@@ -136,20 +134,16 @@ def main() -> None:
               f"({args.size * args.size * 8 / 2**20:.0f} MiB each) in {args.chunk}x{args.chunk} chunks; "
               f"median of {args.runs} runs")
         sampler = MemorySampler()
+        inputs = [a, b, c, u]
         env = {"a": a, "b": b, "c": c, "u": u, "D": D, "dt": DT}
         print()
         print("| expression | dask of numpy | exprjit.dask | speed-up | peak worker memory (numpy / exprjit) |")
         print("|---|---:|---:|---:|---:|")
         for label, ex, numpy_graph in ROWS:
             # One untimed run: kernels compile, imports happen.
-            base = scheduler_tasks(client)
-            warm = client.persist(exprjit.dask.evaluate(ex, env))
-            wait(warm)
-            client.cancel(warm)
-            del warm
-            released(client, base)
-            t_np, m_np = timed(client, lambda: numpy_graph(a, b, c, u), args.runs, sampler, f"numpy {label}")
-            t_xj, m_xj = timed(client, lambda: exprjit.dask.evaluate(ex, env), args.runs, sampler, f"exprjit {label}")
+            wait(client.persist(fresh(exprjit.dask.evaluate(ex, env))))
+            t_np, m_np = timed(client, lambda: numpy_graph(a, b, c, u), inputs, args.runs, sampler, f"numpy {label}")
+            t_xj, m_xj = timed(client, lambda: exprjit.dask.evaluate(ex, env), inputs, args.runs, sampler, f"exprjit {label}")
             print(f"| `{label}` | {t_np * 1e3:.0f} ms | {t_xj * 1e3:.0f} ms | {t_np / t_xj:.2f}x | "
                   f"{m_np / 2**20:.0f} MiB / {m_xj / 2**20:.0f} MiB |", flush=True)
         print()
