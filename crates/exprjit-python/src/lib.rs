@@ -12,6 +12,7 @@ mod errors;
 mod evaluate;
 mod interrupt;
 mod names;
+mod structure;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -120,6 +121,7 @@ fn exprjit_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate::validate, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate::expression_names, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::structure, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(detect_number_of_cores, m)?)?;
